@@ -1,0 +1,91 @@
+{#
+  The as_of dates features are built for: the scoring date, and training
+  snapshots every snapshot_interval_days back from the latest date whose label
+  window is fully observed. One row per date; a date can be both.
+#}
+{%- set scoring_literal = scoring_as_of_date_literal() -%}
+{%- set snapshot_count = positive_int_var('training_snapshot_count', 120) -%}
+{%- set interval_days = positive_int_var('snapshot_interval_days', 366) -%}
+{%- set label_days = positive_int_var('label_window_days', 366) -%}
+
+with
+
+orders as (
+    select * from {{ ref('stg_orders') }}
+),
+
+sessions as (
+    select * from {{ ref('stg_sessions') }}
+),
+
+marketing_messages as (
+    select * from {{ ref('stg_marketing_messages') }}
+),
+
+support_tickets as (
+    select * from {{ ref('stg_support_tickets') }}
+),
+
+returns as (
+    select * from {{ ref('stg_returns') }}
+),
+
+event_timestamps as (
+    select max(ordered_at) as last_event_at from orders
+    union all
+    select max(started_at) from sessions
+    union all
+    select max(sent_at) from marketing_messages
+    union all
+    select max(opened_at) from support_tickets
+    union all
+    select max(returned_at) from returns
+),
+
+bounds as (
+    select
+        cast(max(last_event_at) as date) as last_observed_date,
+        {{ scoring_literal or 'cast(max(last_event_at) as date) + 1' }} as scoring_as_of_date,
+        -- the label window [d, d + label_days) is observed when it ends by the
+        -- end of the last observed day
+        cast(max(last_event_at) as date) + 1 - {{ label_days }} as latest_labelled_as_of_date
+    from event_timestamps
+),
+
+training_dates as (
+    select
+        bounds.latest_labelled_as_of_date
+        - cast(snapshot_index * {{ interval_days }} as integer) as as_of_date
+    from bounds
+    cross join range({{ snapshot_count }}) as snapshots (snapshot_index)
+),
+
+all_dates as (
+    select
+        as_of_date,
+        false as is_scoring_snapshot,
+        true as is_training_snapshot
+    from training_dates
+    union all
+    select
+        scoring_as_of_date as as_of_date,
+        true as is_scoring_snapshot,
+        false as is_training_snapshot
+    from bounds
+),
+
+final as (
+    select
+        all_dates.as_of_date,
+        bool_or(all_dates.is_scoring_snapshot) as is_scoring_snapshot,
+        bool_or(all_dates.is_training_snapshot) as is_training_snapshot,
+        all_dates.as_of_date + {{ label_days }} <= any_value(bounds.last_observed_date) + 1
+        as is_label_observed,
+        all_dates.as_of_date + {{ label_days }} as label_window_end_date,
+        any_value(bounds.last_observed_date) as last_observed_date
+    from all_dates
+    cross join bounds
+    group by all_dates.as_of_date
+)
+
+select * from final
