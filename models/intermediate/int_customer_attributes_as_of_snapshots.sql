@@ -43,13 +43,13 @@ subscription_as_of_snapshot as (
 final as (
     select
         coalesce(tier_as_of_snapshot.customer_id, subscription_as_of_snapshot.customer_id)
-        as customer_id,
+            as customer_id,
         coalesce(tier_as_of_snapshot.as_of_date, subscription_as_of_snapshot.as_of_date)
-        as as_of_date,
+            as as_of_date,
         tier_as_of_snapshot.loyalty_tier,
         subscription_as_of_snapshot.is_email_subscribed,
         greatest(tier_as_of_snapshot.latest_event_at, subscription_as_of_snapshot.latest_event_at)
-        as latest_event_at
+            as latest_event_at
     from tier_as_of_snapshot
     full outer join subscription_as_of_snapshot
         on

@@ -21,8 +21,16 @@ messages_before_snapshot as (
         coalesce(marketing_messages.clicked_at < snapshot_dates.as_of_date, false) as is_clicked,
         greatest(
             marketing_messages.sent_at,
-            case when marketing_messages.opened_at < snapshot_dates.as_of_date then marketing_messages.opened_at end,
-            case when marketing_messages.clicked_at < snapshot_dates.as_of_date then marketing_messages.clicked_at end
+            case
+                when
+                    marketing_messages.opened_at < snapshot_dates.as_of_date
+                    then marketing_messages.opened_at
+            end,
+            case
+                when
+                    marketing_messages.clicked_at < snapshot_dates.as_of_date
+                    then marketing_messages.clicked_at
+            end
         ) as latest_known_at
     from marketing_messages
     inner join snapshot_dates

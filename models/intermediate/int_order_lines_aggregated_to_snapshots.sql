@@ -2,6 +2,8 @@
 -- lines of orders placed strictly before the date within the look-back.
 -- Categories missing from the product_category_groups seed count as "other".
 {%- set lookback_days = positive_int_var('feature_lookback_days', 3660) %}
+{#- One share_spend_<group> column each: the groups of the product_category_groups seed plus "other". -#}
+{%- set category_groups = ['electronics', 'home', 'fashion', 'beauty', 'sports', 'grocery', 'other'] %}
 
 with
 
@@ -52,7 +54,7 @@ final as (
     select
         customer_id,
         as_of_date,
-        {%- for category_group in ['electronics', 'home', 'fashion', 'beauty', 'sports', 'grocery', 'other'] %}
+        {%- for category_group in category_groups %}
             coalesce(sum(line_total) filter (where category_group = '{{ category_group }}'), 0)
             / nullif(sum(line_total), 0) as share_spend_{{ category_group }},
         {%- endfor %}

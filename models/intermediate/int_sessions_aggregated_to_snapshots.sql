@@ -47,9 +47,9 @@ final as (
         ) as avg_session_duration_seconds_30d,
         avg(pages_viewed) filter (where days_before_snapshot <= 30) as pages_per_session_30d,
         cast(coalesce(sum(product_views) filter (where days_before_snapshot <= 30), 0) as bigint)
-        as product_views_30d,
+            as product_views_30d,
         cast(coalesce(sum(cart_adds) filter (where days_before_snapshot <= 30), 0) as bigint)
-        as cart_adds_30d,
+            as cart_adds_30d,
         avg(case when is_weekend then 1.0 else 0.0 end) as weekend_session_share_90d,
         avg(case when is_evening then 1.0 else 0.0 end) as evening_session_share_90d,
         max(started_at) as latest_event_at

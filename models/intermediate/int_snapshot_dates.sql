@@ -55,7 +55,7 @@ bounds as (
 training_dates as (
     select
         bounds.latest_labelled_as_of_date
-        - cast(snapshot_index * {{ interval_days }} as integer) as as_of_date
+        - cast(snapshots.snapshot_index * {{ interval_days }} as integer) as as_of_date
     from bounds
     cross join range({{ snapshot_count }}) as snapshots (snapshot_index)
 ),
@@ -80,7 +80,7 @@ final as (
         bool_or(all_dates.is_scoring_snapshot) as is_scoring_snapshot,
         bool_or(all_dates.is_training_snapshot) as is_training_snapshot,
         all_dates.as_of_date + {{ label_days }} <= any_value(bounds.last_observed_date) + 1
-        as is_label_observed,
+            as is_label_observed,
         all_dates.as_of_date + {{ label_days }} as label_window_end_date,
         any_value(bounds.last_observed_date) as last_observed_date
     from all_dates

@@ -103,11 +103,11 @@ final as (
         sessions.cart_adds_30d / nullif(sessions.product_views_30d, 0) as cart_add_rate_30d,
         -- an unsubscribed customer's email engagement is unknown, not zero
         case
-            when customer_attributes.is_email_subscribed is distinct from false
+            when coalesce(customer_attributes.is_email_subscribed, true)
                 then marketing_messages.email_open_rate_90d
         end as email_open_rate_90d,
         case
-            when customer_attributes.is_email_subscribed is distinct from false
+            when coalesce(customer_attributes.is_email_subscribed, true)
                 then marketing_messages.email_click_rate_90d
         end as email_click_rate_90d,
         marketing_messages.push_click_rate_90d,
