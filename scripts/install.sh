@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Creates .venv (Python 3.11) and installs the project with its exact pins.
+# Idempotent: a second run only checks that everything is installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python_bin="${PYTHON:-python3.11}"
+command -v "$python_bin" >/dev/null 2>&1 || python_bin=python3
+"$python_bin" -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
+
+if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv"
+    "$python_bin" -m venv .venv
+fi
+echo "==> installing pinned dependencies (pyproject.toml)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"

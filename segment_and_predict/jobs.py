@@ -1,0 +1,136 @@
+"""Running the dbt project: the full build, the daily build, and their settings.
+
+The CLI (``segment-and-predict build`` / ``daily``), the scripts and the
+integration tests all go through :func:`run_dbt`, so the profile location,
+the warehouse path and the vars are set in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_RAW_DATA_PATH = "data/raw"
+DEFAULT_WAREHOUSE_PATH = "warehouse/segment_and_predict.duckdb"
+
+# The daily job scores with the stored models; retraining is its own, rarer job.
+TRAINING_SELECTOR = "tag:training"
+
+
+class JobError(RuntimeError):
+    """A dbt job failed; the message says which and where to look."""
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Where a run reads raw data from and writes its DuckDB warehouse to."""
+
+    project_dir: Path
+    raw_data_path: Path
+    warehouse_path: Path
+
+    @classmethod
+    def from_paths(
+        cls,
+        project_dir: str | os.PathLike[str] = ".",
+        raw_data_path: str | os.PathLike[str] = DEFAULT_RAW_DATA_PATH,
+        warehouse_path: str | os.PathLike[str] | None = None,
+    ) -> Warehouse:
+        project = Path(project_dir).resolve()
+        raw = Path(raw_data_path)
+        warehouse = Path(
+            warehouse_path or os.environ.get("SAP_DUCKDB_PATH") or DEFAULT_WAREHOUSE_PATH
+        )
+        return cls(
+            project_dir=project,
+            raw_data_path=raw if raw.is_absolute() else (project / raw),
+            warehouse_path=warehouse if warehouse.is_absolute() else (project / warehouse),
+        )
+
+
+def parse_as_of_date(value: str) -> str:
+    """Return ``value`` if it is 'default' or a real YYYY-MM-DD date, else raise ValueError."""
+    if value == "default":
+        return value
+    try:
+        parsed = dt.date.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.isoformat() != value:
+        raise ValueError(
+            f"as_of_date must be a date written YYYY-MM-DD (or 'default'); got {value!r}"
+        )
+    return value
+
+
+def dbt_executable() -> str:
+    """The dbt next to this Python (the project's virtual environment)."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(
+    args: Sequence[str],
+    warehouse: Warehouse,
+    *,
+    dbt_vars: Mapping[str, object] | None = None,
+    capture: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dbt <args>`` against the project with this warehouse and vars.
+
+    Vars are passed as JSON (a valid YAML subset), so dates stay strings and
+    are validated by the project's own macros.
+    """
+    import json
+
+    all_vars: dict[str, object] = {"raw_data_path": str(warehouse.raw_data_path)}
+    all_vars.update(dbt_vars or {})
+    warehouse.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        {
+            "DBT_PROFILES_DIR": str(warehouse.project_dir / "profiles"),
+            "SAP_DUCKDB_PATH": str(warehouse.warehouse_path),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    env.update(extra_env or {})
+    command = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(warehouse.project_dir),
+        "--vars",
+        json.dumps(all_vars),
+    ]
+    return subprocess.run(
+        command,
+        cwd=warehouse.project_dir,
+        env=env,
+        text=True,
+        capture_output=capture,
+        check=False,
+    )
+
+
+def full_build(warehouse: Warehouse, *, as_of_date: str = "default", **kwargs):
+    """Seeds, every model including training, and every test."""
+    return run_dbt(
+        ["build"], warehouse, dbt_vars={"as_of_date": parse_as_of_date(as_of_date)}, **kwargs
+    )
+
+
+def daily_build(warehouse: Warehouse, *, as_of_date: str = "default", **kwargs):
+    """Everything but retraining: features, scores, segments, marts and their tests."""
+    return run_dbt(
+        ["build", "--exclude", TRAINING_SELECTOR],
+        warehouse,
+        dbt_vars={"as_of_date": parse_as_of_date(as_of_date)},
+        **kwargs,
+    )

@@ -1,0 +1,54 @@
+"""Shared fixtures: small generated raw data and dbt builds into temporary warehouses.
+
+Generating and building once per session keeps the integration tests quick;
+tests that change data make their own copies.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from segment_and_predict.generator import generate
+from segment_and_predict.jobs import Warehouse, full_build
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SMALL_CUSTOMERS = 4_000
+
+
+def read_table(warehouse: Warehouse, query: str):
+    """Run a query on a built warehouse (read-only) and return a DataFrame."""
+    with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as con:
+        return con.execute(query).df()
+
+
+def assert_dbt_ok(result) -> None:
+    assert result.returncode == 0, f"dbt failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def small_raw_data(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("raw_small")
+    generate(customers=SMALL_CUSTOMERS, out_dir=out, seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(small_raw_data, tmp_path_factory) -> Warehouse:
+    """The full build (training included) on the small data set."""
+    warehouse = Warehouse.from_paths(
+        REPO_ROOT, small_raw_data, tmp_path_factory.mktemp("wh") / "full.duckdb"
+    )
+    assert_dbt_ok(full_build(warehouse, capture=True))
+    return warehouse
+
+
+@pytest.fixture
+def raw_copy(small_raw_data, tmp_path) -> Path:
+    """A private copy of the small raw data that a test may change."""
+    target = tmp_path / "raw"
+    shutil.copytree(small_raw_data, target)
+    return target
