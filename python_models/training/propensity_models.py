@@ -1,0 +1,30 @@
+"""propensity_models: the append-only registry of propensity models.
+
+Each run of the training job trains LightGBM on the labelled training
+snapshots of customer_features (out of time: fit on the older snapshots,
+early-stop on the next, test on the latest) and appends one row: the model as
+text, its test metrics, both baselines' metrics, and whether it passed the gate.
+"""
+
+import pandas as pd
+
+from segment_and_predict.propensity import train_propensity_model
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", incremental_strategy="append")
+    snapshot_dates = dbt.ref("int_snapshot_dates")
+    features = dbt.ref("customer_features")
+
+    training_dates = snapshot_dates.filter("is_training_snapshot and is_label_observed")
+    labelled = features.join(training_dates.select("as_of_date"), "as_of_date").df()
+
+    gate = {
+        "roc_auc": float(dbt.config.get("gate_min_roc_auc")),
+        "pr_auc": float(dbt.config.get("gate_min_pr_auc")),
+        "f1": float(dbt.config.get("gate_min_f1")),
+    }
+    result = train_propensity_model(
+        labelled, gate=gate, num_threads=int(dbt.config.get("model_threads"))
+    )
+    return pd.DataFrame([result.registry_row])

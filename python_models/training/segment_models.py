@@ -1,0 +1,63 @@
+"""segment_models: the append-only registry of customer segmenters.
+
+Each run of the training job selects k and fits KMeans on the latest snapshot
+of customer_features, compares it with other algorithms, matches the new
+segments to the current segmenter's (so ids and names carry over), and appends
+one row: the model as JSON, its quality figures, and whether it passed the gate.
+"""
+
+import json
+
+import pandas as pd
+
+from segment_and_predict.segmentation import assign_segments, train_segmenter
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", incremental_strategy="append")
+    snapshot_dates = dbt.ref("int_snapshot_dates").df()
+    features = dbt.ref("customer_features")
+
+    latest_date = snapshot_dates["as_of_date"].max()
+    latest_labelled_date = snapshot_dates.loc[
+        snapshot_dates["is_label_observed"], "as_of_date"
+    ].max()
+    wanted = [d for d in {latest_date, latest_labelled_date} if pd.notna(d)]
+    in_dates = ", ".join(f"date '{pd.Timestamp(d).date().isoformat()}'" for d in wanted)
+    frames = features.filter(f"as_of_date in ({in_dates})").df()
+    latest = frames[frames["as_of_date"] == latest_date]
+
+    previous_model_json = None
+    if dbt.is_incremental:
+        previous = session.execute(
+            f"select model_json from {dbt.this} where passed_quality_gate "
+            "order by trained_at desc limit 1"
+        ).fetchall()
+        previous_model_json = previous[0][0] if previous else None
+
+    gate = {
+        "min_k": int(dbt.config.get("gate_min_k")),
+        "max_k": int(dbt.config.get("gate_max_k")),
+        "min_silhouette": float(dbt.config.get("gate_min_silhouette")),
+        "min_stability": float(dbt.config.get("gate_min_stability")),
+        "min_segment_share": float(dbt.config.get("gate_min_segment_share")),
+    }
+    result = train_segmenter(latest, previous_model_json=previous_model_json, gate=gate)
+    row = dict(result.registry_row)
+
+    # The observed 30-day purchase rate of each segment, on the latest snapshot
+    # whose label window is complete: what a marketer can expect from it.
+    labelled = frames[frames["as_of_date"] == latest_labelled_date]
+    outcomes = {}
+    if len(labelled):
+        assigned = assign_segments(labelled, row["model_json"])
+        assigned["label"] = labelled["purchased_next_30d"].astype("float").to_numpy()
+        outcomes = {
+            str(segment_id): float(rate)
+            for segment_id, rate in assigned.groupby("segment_id")["label"].mean().items()
+        }
+    row["observed_purchase_rate_as_of_date"] = (
+        pd.Timestamp(latest_labelled_date).date().isoformat() if len(labelled) else None
+    )
+    row["observed_purchase_rates_json"] = json.dumps(outcomes)
+    return pd.DataFrame([row])

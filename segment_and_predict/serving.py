@@ -1,0 +1,42 @@
+"""What the daily scoring models read: the serving model and the scoring snapshot.
+
+Shared by the dbt Python models ``propensity_scores`` and ``customer_segments``
+so both pick their model and their rows by the same rules.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+class NoServingModelError(RuntimeError):
+    """No model in a registry has passed its quality gate yet."""
+
+
+def newest_passing_model(registry, *, kind: str) -> tuple[str, str]:
+    """Return (model_id, model_json) of the newest registry row that passed its gate.
+
+    ``registry`` is a DuckDB relation with the columns model_id, model_json,
+    trained_at and passed_quality_gate. A model that failed its gate is never
+    served: the previous passing model stays in use.
+    """
+    rows = (
+        registry.filter("passed_quality_gate")
+        .order("trained_at desc, model_id desc")
+        .limit(1)
+        .fetchall()
+    )
+    if not rows:
+        raise NoServingModelError(
+            f"No {kind} model has passed its quality gate yet, so there is nothing to score "
+            f"with. Run the training job (`segment-and-predict build`, or `dbt build` without "
+            f"--exclude tag:training) and check the {kind} gate tests."
+        )
+    model_id, model_json = rows[0][0], rows[0][1]
+    return str(model_id), str(model_json)
+
+
+def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
+    """The customer_features rows of the scoring date, read once into pandas."""
+    scoring_dates = snapshot_dates.filter("is_scoring_snapshot").select("as_of_date")
+    return features.join(scoring_dates, "as_of_date").df()
