@@ -1,0 +1,270 @@
+"""Input checks, feature encoding and the out-of-time split of ``customer_features``.
+
+The propensity code receives the ``customer_features`` table as a pandas
+DataFrame with one row per customer and snapshot date (``as_of_date``).
+Labelled snapshots carry ``purchased_next_30d``; the scoring snapshot has it
+null because its 30-day window has not been observed yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+CUSTOMER_ID = "customer_id"
+AS_OF_DATE = "as_of_date"
+LABEL = "purchased_next_30d"
+KEY_COLUMNS = (CUSTOMER_ID, AS_OF_DATE)
+
+# TEST = latest labelled snapshot, VALIDATION = the one before, TRAIN = the
+# rest, and TRAIN needs at least one snapshot.
+MIN_LABELLED_SNAPSHOTS = 3
+
+# Categorical codes are frozen at training; anything else becomes missing.
+MISSING_LEVEL_TEXT = "missing"
+
+
+def check_columns(frame: pd.DataFrame, *, require_label: bool) -> None:
+    """Raise ValueError when a key column (or the label, if required) is absent."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"features must be a pandas DataFrame, got {type(frame).__name__}")
+    needed = [*KEY_COLUMNS, LABEL] if require_label else list(KEY_COLUMNS)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"customer_features is missing required column(s) {missing}; "
+            f"it needs the keys {list(KEY_COLUMNS)}"
+            + (f" and the label {LABEL!r}" if require_label else "")
+        )
+    n_dup = int(frame.duplicated(list(KEY_COLUMNS)).sum())
+    if n_dup:
+        raise ValueError(
+            f"customer_features has {n_dup} duplicated ({CUSTOMER_ID}, {AS_OF_DATE}) rows; "
+            "the grain must be one row per customer and snapshot"
+        )
+
+
+def label_as_float(label: pd.Series) -> np.ndarray:
+    """Labels as a float array of 0.0/1.0, shape (n_rows,). Nulls are not allowed here."""
+    if label.isna().any():
+        raise ValueError(f"{LABEL} has nulls in rows that should be labelled")
+    values = pd.to_numeric(label.astype("float64"), errors="raise").to_numpy(dtype="float64")
+    if not np.isin(values, (0.0, 1.0)).all():
+        raise ValueError(f"{LABEL} must be boolean (or 0/1); found other values")
+    return values
+
+
+def iso_date(value: object) -> str:
+    """ISO-8601 date text for an ``as_of_date`` value (date, datetime or Timestamp)."""
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return pd.Timestamp(value).date().isoformat()
+
+
+@dataclass(frozen=True)
+class SnapshotSplit:
+    """Out-of-time split of the labelled rows of ``customer_features``.
+
+    Each frame keeps all columns of the input (keys, label, features).
+    """
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    train_dates: tuple
+    validation_date: object
+    test_date: object
+
+
+def split_snapshots(frame: pd.DataFrame) -> SnapshotSplit:
+    """Split labelled rows by snapshot date: TEST = latest, VALIDATION = previous, TRAIN = rest.
+
+    Rows with a null label (the scoring snapshot) are ignored. Raises ValueError when
+    there are fewer than ``MIN_LABELLED_SNAPSHOTS`` labelled snapshot dates.
+    """
+    check_columns(frame, require_label=True)
+    labelled = frame[frame[LABEL].notna()]
+    if labelled.empty:
+        raise ValueError(
+            f"customer_features has no labelled rows ({LABEL} is null everywhere); "
+            "training needs snapshots whose 30-day window has been observed"
+        )
+    dates = sorted(labelled[AS_OF_DATE].unique())
+    if len(dates) < MIN_LABELLED_SNAPSHOTS:
+        raise ValueError(
+            f"found {len(dates)} labelled snapshot date(s) "
+            f"({', '.join(iso_date(d) for d in dates)}) but the out-of-time split needs at "
+            f"least {MIN_LABELLED_SNAPSHOTS}: train (>= 1), validation (1) and test (1)"
+        )
+    test_date, validation_date = dates[-1], dates[-2]
+    train_dates = tuple(dates[:-2])
+    snapshot = labelled[AS_OF_DATE]
+    return SnapshotSplit(
+        train=labelled[snapshot.isin(train_dates)],
+        validation=labelled[snapshot == validation_date],
+        test=labelled[snapshot == test_date],
+        train_dates=train_dates,
+        validation_date=validation_date,
+        test_date=test_date,
+    )
+
+
+def _column_kind(series: pd.Series) -> str:
+    """'numeric', 'boolean', 'categorical' or 'unsupported' for a raw feature column."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        return "unsupported"
+    if pd.api.types.is_string_dtype(dtype) or dtype == np.dtype(object):
+        # Object columns come from drivers that return Python values; a nullable
+        # BOOLEAN arrives as object with True/False/None.
+        inferred = pd.api.types.infer_dtype(series, skipna=True)
+        if inferred == "boolean":
+            return "boolean"
+        if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+            return "numeric"
+        if inferred in ("string", "empty", "categorical"):
+            return "categorical"
+    return "unsupported"
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Category values as an object Series of Python str, nulls as None."""
+    dtype = series.dtype
+    values = series.astype(object)
+    already_text = isinstance(dtype, pd.StringDtype) or (
+        isinstance(dtype, pd.CategoricalDtype)
+        and isinstance(dtype.categories.dtype, pd.StringDtype | np.dtypes.ObjectDType)
+        and pd.api.types.infer_dtype(dtype.categories, skipna=True) == "string"
+    )
+    if not already_text:
+        values = values.map(lambda v: v if isinstance(v, str) else str(v))
+    return values.where(series.notna(), None)
+
+
+class FeatureEncoder:
+    """Choose the usable feature columns and encode them for LightGBM.
+
+    Parameters
+    ----------
+    exclude : sequence of str
+        Columns never used as features (in addition to the keys and the label).
+
+    Attributes
+    ----------
+    features_ : list of str
+        Features used, in model column order.
+    numeric_features_ : list of str
+        Numeric (and boolean, encoded 0/1) features, encoded as float64.
+    categorical_levels_ : dict of str -> list of str
+        For each categorical feature the sorted category levels seen in the fit
+        rows. They are frozen: at transform time any other value becomes missing,
+        so a new category never shifts the codes of known ones.
+    dropped_features_ : dict of str -> str
+        Candidate features not used, with the reason.
+    """
+
+    def __init__(self, exclude: tuple[str, ...] | list[str] = ()):
+        self.exclude = exclude
+
+    def fit(self, frame: pd.DataFrame) -> FeatureEncoder:
+        """Learn features and category levels from the training rows ``frame``."""
+        excluded = set(self.exclude)
+        never = {*KEY_COLUMNS, LABEL}
+        self.numeric_features_: list[str] = []
+        self.categorical_levels_: dict[str, list[str]] = {}
+        self.dropped_features_: dict[str, str] = {}
+        for name in frame.columns:
+            if name in never:
+                continue
+            if name in excluded:
+                self.dropped_features_[name] = "excluded"
+                continue
+            series = frame[name]
+            kind = _column_kind(series)
+            if kind == "unsupported":
+                self.dropped_features_[name] = f"unsupported dtype {series.dtype}"
+                continue
+            if series.isna().all():
+                self.dropped_features_[name] = "all null in training rows"
+                continue
+            if kind == "categorical":
+                text = _as_text(series)
+                # Null-or-one-value columns are kept: the missingness pattern can
+                # carry signal (e.g. email rates are null for unsubscribed customers).
+                if text.nunique(dropna=False) <= 1:
+                    self.dropped_features_[name] = "constant in training rows"
+                    continue
+                self.categorical_levels_[name] = sorted(text.dropna().unique().tolist())
+            else:
+                if _to_float(series).nunique(dropna=False) <= 1:
+                    self.dropped_features_[name] = "constant in training rows"
+                    continue
+                self.numeric_features_.append(name)
+        used = {*self.numeric_features_, *self.categorical_levels_}
+        self.features_ = [n for n in frame.columns if n in used]
+        if not self.features_:
+            raise ValueError(
+                "no usable feature columns: every candidate is all-null, constant, excluded "
+                f"or of an unsupported type ({self.dropped_features_})"
+            )
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Encoded feature matrix, shape (n_rows, len(features_)).
+
+        Numeric columns are float64 with NaN for missing; categorical columns are
+        pandas ``category`` with the frozen levels (unseen values -> NaN).
+        """
+        missing = [n for n in self.features_ if n not in frame.columns]
+        if missing:
+            raise ValueError(f"features frame lacks column(s) the model was trained on: {missing}")
+        columns = {}
+        for name in self.features_:
+            if name in self.categorical_levels_:
+                levels = self.categorical_levels_[name]
+                text = _as_text(frame[name])
+                text = text.where(text.isin(levels), None)
+                columns[name] = pd.Series(
+                    pd.Categorical(text, categories=levels), index=frame.index
+                )
+            else:
+                columns[name] = _to_float(frame[name])
+        return pd.DataFrame(columns, index=frame.index)
+
+    def fit_transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(frame).transform(frame)
+
+    def to_dict(self) -> dict:
+        """Learned state as JSON-serialisable dict."""
+        return {
+            "exclude": list(self.exclude),
+            "features": list(self.features_),
+            "numeric_features": list(self.numeric_features_),
+            "categorical_levels": {k: list(v) for k, v in self.categorical_levels_.items()},
+            "dropped_features": dict(self.dropped_features_),
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict) -> FeatureEncoder:
+        encoder = cls(exclude=tuple(state.get("exclude", ())))
+        encoder.features_ = list(state["features"])
+        encoder.numeric_features_ = list(state["numeric_features"])
+        encoder.categorical_levels_ = {k: list(v) for k, v in state["categorical_levels"].items()}
+        encoder.dropped_features_ = dict(state.get("dropped_features", {}))
+        return encoder
+
+
+def _to_float(series: pd.Series) -> pd.Series:
+    """Numeric or boolean column as float64 (True -> 1.0), nulls as NaN."""
+    return series.astype("float64")

@@ -1,0 +1,91 @@
+"""Scoring customers with a trained propensity model, with the top reasons per customer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from segment_and_predict.propensity.data import AS_OF_DATE, CUSTOMER_ID, check_columns
+from segment_and_predict.propensity.explain import N_REASONS, path_contributions, reasons
+from segment_and_predict.propensity.model import PropensityModel
+
+SCORE_COLUMNS = (
+    CUSTOMER_ID,
+    AS_OF_DATE,
+    "propensity",
+    "propensity_percentile",
+    "propensity_decile",
+    "is_predicted_buyer",
+    *(
+        f"reason_{i}{suffix}"
+        for i in range(1, N_REASONS + 1)
+        for suffix in ("", "_feature", "_value", "_direction")
+    ),
+    "model_id",
+)
+
+
+def _within_snapshot_ranks(
+    probability: np.ndarray, as_of_date: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile (0-100], higher = more likely) and decile (1 = top) within each as_of_date.
+
+    Same definition as :func:`metrics.rank_percentile_and_decile`, applied per snapshot:
+    tied probabilities share the best rank of the tie.
+    """
+    frame = pd.DataFrame({"p": probability, "d": as_of_date.to_numpy()})
+    groups = frame.groupby("d", sort=False, dropna=False)["p"]
+    rank_desc = groups.rank(method="min", ascending=False).to_numpy()
+    n = groups.transform("size").to_numpy(dtype="float64")
+    percentile = 100.0 * (n - rank_desc + 1) / n
+    decile = np.ceil(10.0 * rank_desc / n).astype("int64")
+    return percentile, decile
+
+
+def score_customers(
+    features: pd.DataFrame,
+    model: PropensityModel,
+    model_id: str,
+    *,
+    reason_method: str = "shap",
+) -> pd.DataFrame:
+    """Score every row of ``features`` (customer_features rows, any snapshot dates).
+
+    Returns one row per input row, in input order, with the columns
+    :data:`SCORE_COLUMNS`: customer_id, as_of_date, propensity (probability of a
+    purchase in the next 30 days), propensity_percentile (0-100], rank within the
+    row's as_of_date, higher = more likely), propensity_decile (1 = top 10% of the
+    as_of_date, 10 = bottom), is_predicted_buyer (propensity >= the model's
+    threshold), reason_1..3 with _feature/_value/_direction, and model_id.
+
+    ``reason_method`` chooses the contributions the reasons come from: "shap"
+    (exact TreeSHAP; minutes for ~240K rows and a few hundred trees on 2 threads)
+    or "path" (path attribution, an approximation that runs in seconds); see
+    :mod:`segment_and_predict.propensity.explain`.
+    """
+    check_columns(features, require_label=False)
+    if reason_method not in ("shap", "path"):
+        raise ValueError(f"reason_method must be 'shap' or 'path', got {reason_method!r}")
+    X = model.encoder_.transform(features)
+    if reason_method == "shap":
+        contributions = model.contributions(X)
+    else:
+        contributions = path_contributions(model, X)
+    # The probability is the sigmoid of the row sum of contributions; computing it
+    # by a second predict call keeps it bit-identical to predict_probability.
+    probability = model.predict_probability(X)
+    percentile, decile = _within_snapshot_ranks(probability, features[AS_OF_DATE])
+    out = pd.DataFrame(
+        {
+            CUSTOMER_ID: features[CUSTOMER_ID].to_numpy(),
+            AS_OF_DATE: features[AS_OF_DATE].to_numpy(),
+            "propensity": probability,
+            "propensity_percentile": percentile,
+            "propensity_decile": decile,
+            "is_predicted_buyer": probability >= model.threshold_,
+        }
+    )
+    reason_frame = reasons(model, X.reset_index(drop=True), contributions)
+    out = pd.concat([out, reason_frame], axis=1)
+    out["model_id"] = model_id
+    return out[list(SCORE_COLUMNS)]

@@ -1,0 +1,213 @@
+"""Training orchestration: split, fit the model and baselines, evaluate, build the registry row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from segment_and_predict.propensity.baselines import (
+    LogisticRegressionBaseline,
+    RecencyFrequencyRule,
+)
+from segment_and_predict.propensity.data import (
+    AS_OF_DATE,
+    CUSTOMER_ID,
+    LABEL,
+    iso_date,
+    label_as_float,
+    split_snapshots,
+)
+from segment_and_predict.propensity.explain import feature_importance
+from segment_and_predict.propensity.metrics import (
+    METRIC_NAMES,
+    calibration_table,
+    classification_metrics,
+    curve_points,
+    gains_table,
+    rank_percentile_and_decile,
+)
+from segment_and_predict.propensity.model import PropensityModel, library_versions
+
+DEFAULT_GATE = {"roc_auc": 0.82, "pr_auc": 0.45, "f1": 0.55}
+# Metrics where lower is better; a gate on them is a maximum, not a minimum.
+_LOWER_IS_BETTER = {"brier", "log_loss"}
+SHAP_SAMPLE_ROWS = 2000
+
+
+@dataclass
+class TrainingResult:
+    """Output of :func:`train_propensity_model`.
+
+    Attributes
+    ----------
+    model : PropensityModel
+    registry_row : dict
+        Flat dict of scalars for the model registry (see ``train_propensity_model``).
+    test_predictions : DataFrame
+        Test rows: customer_id, as_of_date, label, propensity, propensity_decile,
+        is_predicted_buyer, logreg_probability, rule_probability.
+    """
+
+    model: PropensityModel
+    registry_row: dict
+    test_predictions: pd.DataFrame
+
+
+def _json(value: object) -> str:
+    """JSON text with NaN/inf as null (DuckDB's JSON reader rejects NaN)."""
+
+    def clean(v: object) -> object:
+        if isinstance(v, dict):
+            return {str(k): clean(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [clean(x) for x in v]
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return v
+
+    return json.dumps(clean(value), allow_nan=False)
+
+
+def passes_quality_gate(metrics: dict, baseline_metrics: dict[str, dict], gate: dict) -> bool:
+    """True when every gate threshold holds and the model beats every baseline.
+
+    ``gate`` maps metric names to minimum values (maximum for brier and log_loss);
+    "beats" means a strictly higher roc_auc and pr_auc than each baseline.
+    """
+    for name, limit in gate.items():
+        value = metrics[name]
+        ok = value <= limit if name in _LOWER_IS_BETTER else value >= limit
+        if not ok or math.isnan(value):
+            return False
+    beats = ("roc_auc", "pr_auc")
+    return all(metrics[m] > b[m] for b in baseline_metrics.values() for m in beats)
+
+
+def train_propensity_model(
+    features: pd.DataFrame,
+    *,
+    params: dict | None = None,
+    num_threads: int = 2,
+    gate: dict | None = None,
+    seed: int = 42,
+    exclude_features: tuple[str, ...] | list[str] = (),
+) -> TrainingResult:
+    """Train, evaluate out of time and describe a purchase-propensity model.
+
+    ``features`` is the customer_features table (rows: customer x as_of_date).
+    The labelled snapshot dates, sorted, are split into TRAIN (all but the last
+    two), VALIDATION (second to last: early stopping and thresholds) and TEST
+    (last: metrics only). Rows with a null label are ignored.
+
+    ``gate`` maps metric names to minimum values (maximum for brier/log_loss);
+    default ``DEFAULT_GATE``. The model passes when every gate holds and it beats
+    both baselines on test roc_auc and pr_auc.
+
+    Raises ValueError for missing key/label columns, no labelled rows, fewer than
+    3 labelled snapshots, or a single class in train, validation or test.
+    """
+    gate = dict(DEFAULT_GATE if gate is None else gate)
+    unknown = sorted(set(gate) - set(METRIC_NAMES))
+    if unknown:
+        raise ValueError(f"unknown gate metric(s) {unknown}; choose from {list(METRIC_NAMES)}")
+
+    split = split_snapshots(features)
+    y_train = label_as_float(split.train[LABEL])
+    y_val = label_as_float(split.validation[LABEL])
+    y_test = label_as_float(split.test[LABEL])
+    if len(np.unique(y_test)) < 2:
+        raise ValueError(
+            f"the test snapshot {iso_date(split.test_date)} has a single class; "
+            "test metrics need buyers and non-buyers"
+        )
+
+    model = PropensityModel(
+        params, num_threads=num_threads, seed=seed, exclude_features=exclude_features
+    ).fit(split.train, y_train, split.validation, y_val)
+    encoder = model.encoder_
+    X_train = encoder.transform(split.train)
+    X_val = encoder.transform(split.validation)
+    X_test = encoder.transform(split.test)
+
+    logreg = LogisticRegressionBaseline().fit(X_train, y_train, X_val, y_val)
+    rule = RecencyFrequencyRule().fit(X_train, y_train, X_val, y_val)
+
+    p_test = model.predict_probability(X_test)
+    p_logreg = logreg.predict_probability(X_test)
+    p_rule = rule.predict_probability(X_test)
+    metrics = classification_metrics(y_test, p_test, model.threshold_)
+    baseline_metrics = {
+        logreg.name: classification_metrics(y_test, p_logreg, logreg.threshold_),
+        rule.name: classification_metrics(y_test, p_rule, rule.threshold_),
+    }
+    baseline_metrics[rule.name]["signals"] = list(rule.signals_)
+
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(X_test), min(SHAP_SAMPLE_ROWS, len(X_test)), replace=False))
+    importance = feature_importance(model, X_test.iloc[sample])
+    curves = (
+        curve_points(y_test, p_test, "lightgbm")
+        + curve_points(y_test, p_logreg, logreg.name)
+        + curve_points(y_test, p_rule, rule.name)
+    )
+
+    model_json = model.to_json()
+    trained_at = datetime.now(UTC)
+    model_hash = hashlib.sha256(model.booster_.model_to_string().encode()).hexdigest()[:8]
+    row = {
+        "model_id": f"prop_{trained_at:%Y%m%dT%H%M%SZ}_{model_hash}",
+        "trained_at": trained_at,
+        "train_as_of_dates": _json([iso_date(d) for d in split.train_dates]),
+        "validation_as_of_date": iso_date(split.validation_date),
+        "test_as_of_date": iso_date(split.test_date),
+        "n_train": len(split.train),
+        "n_validation": len(split.validation),
+        "n_test": len(split.test),
+        "test_positive_rate": metrics["positive_rate"],
+        "n_features": len(model.features_),
+        "params_json": _json(model.params_),
+        "features_json": _json(model.features_),
+        "dropped_features_json": _json(
+            [{"feature": k, "reason": v} for k, v in encoder.dropped_features_.items()]
+        ),
+        "library_versions_json": _json(library_versions()),
+        "model_json": model_json,
+        "threshold": model.threshold_,
+        **{name: metrics[name] for name in METRIC_NAMES},
+        "baseline_metrics_json": _json(baseline_metrics),
+        **{
+            f"{prefix}_{m}": baseline_metrics[name][m]
+            for prefix, name in (("logreg", logreg.name), ("rule", rule.name))
+            for m in ("roc_auc", "pr_auc", "f1")
+        },
+        "best_iteration": model.best_iteration_,
+        "passed_quality_gate": passes_quality_gate(metrics, baseline_metrics, gate),
+        "gate_json": _json(gate),
+        "gains_json": _json(gains_table(y_test, p_test)),
+        "calibration_json": _json(calibration_table(y_test, p_test)),
+        "feature_importance_json": _json(importance),
+        "curves_json": _json(curves),
+    }
+
+    _, decile = rank_percentile_and_decile(p_test)
+    test_predictions = pd.DataFrame(
+        {
+            CUSTOMER_ID: split.test[CUSTOMER_ID].to_numpy(),
+            AS_OF_DATE: split.test[AS_OF_DATE].to_numpy(),
+            LABEL: y_test.astype(bool),
+            "propensity": p_test,
+            "propensity_decile": decile,
+            "is_predicted_buyer": p_test >= model.threshold_,
+            "logreg_probability": p_logreg,
+            "rule_probability": p_rule,
+        }
+    )
+    return TrainingResult(model=model, registry_row=row, test_predictions=test_predictions)

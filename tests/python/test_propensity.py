@@ -1,0 +1,538 @@
+"""Tests for the purchase-propensity model code (segment_and_predict.propensity).
+
+All tests run on a small synthetic customer_features frame built here, so the
+file stays fast (a handful of LightGBM fits on a few thousand rows).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import f1_score
+
+from segment_and_predict.propensity import (
+    LABEL,
+    SCORE_COLUMNS,
+    FeatureEncoder,
+    PropensityModel,
+    RecencyFrequencyRule,
+    best_f1_threshold,
+    passes_quality_gate,
+    path_contributions,
+    rank_percentile_and_decile,
+    score_customers,
+    split_snapshots,
+    train_propensity_model,
+)
+
+START = date(2024, 1, 1)
+REGIONS = ["north", "south", "east", "west", "central"]
+CHANNELS = ["organic", "paid_search", "social", "referral"]
+DEVICES = ["mobile", "desktop", "tablet"]
+TIERS = ["bronze", "silver", "gold", "platinum"]
+AGE_BANDS = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+
+
+def make_features(
+    n_customers: int = 3000, n_snapshots: int = 5, n_unlabelled: int = 1, seed: int = 0
+) -> pd.DataFrame:
+    """Synthetic customer_features: n_snapshots dates 30 days apart, the last
+    ``n_unlabelled`` of them without a label (the scoring snapshot).
+
+    The label depends on recency, frequency, email engagement, loyalty tier and
+    region, plus noise; a few features are pure noise, one is all-null and one
+    is constant, as for a retailer lacking a source table.
+    """
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"c{i:05d}" for i in range(n_customers)], dtype=object)
+
+    def pick(values, p_null):
+        out = rng.choice(np.array(values, dtype=object), n_customers)
+        out[rng.random(n_customers) < p_null] = None
+        return out
+
+    region = pick(REGIONS, 0.05)
+    channel = pick(CHANNELS, 0.1)
+    device = pick(DEVICES, 0.0)
+    age = pick(AGE_BANDS, 0.2)
+    tier = pick(TIERS, 0.4)
+    activity = rng.gamma(1.5, 1.0, n_customers)
+    subscribed = rng.random(n_customers) < 0.6
+    tenure0 = rng.integers(30, 2000, n_customers)
+    tier_effect = {None: -0.3, "bronze": 0.0, "silver": 0.2, "gold": 0.5, "platinum": 0.8}
+    region_effect = {"north": 0.3, "south": -0.2, "east": 0.0, "west": 0.1, "central": -0.1}
+
+    frames = []
+    for k in range(n_snapshots):
+        orders_90d = rng.poisson(activity * 0.8)
+        orders_365d = orders_90d + rng.poisson(activity * 2.0)
+        has_order = orders_365d > 0
+        days_since = np.where(
+            orders_90d > 0, rng.integers(1, 90, n_customers), rng.integers(90, 365, n_customers)
+        ).astype(float)
+        days_since[~has_order] = np.nan
+        aov = np.where(has_order, rng.lognormal(3.5, 0.5, n_customers), np.nan)
+        open_rate = np.where(subscribed, rng.beta(2, 5, n_customers), np.nan)
+        sessions = rng.poisson(activity * 3)
+        noise_1 = rng.normal(size=n_customers)
+        logit = (
+            -2.0
+            + 0.9 * np.log1p(orders_90d)
+            + 0.4 * np.log1p(orders_365d)
+            - 0.8 * np.nan_to_num(days_since / 100.0, nan=4.0)
+            + 1.5 * np.nan_to_num(open_rate, nan=0.0)
+            + 0.2 * np.log1p(sessions)
+            + np.array([tier_effect[t] for t in tier])
+            + np.array([region_effect.get(r, 0.0) for r in region])
+            # Thresholds and interactions that trees pick up and a linear model does not.
+            + 1.2 * (np.nan_to_num(days_since, nan=999.0) < 21)
+            + 0.8 * (subscribed & (sessions > 3))
+            - 2.0 * ((tier == "platinum") & (region == "south"))
+            + 0.8 * (np.abs(tenure0 + 30 * k - 1000) < 300)
+            + rng.normal(0.0, 0.5, n_customers)
+        )
+        label = rng.random(n_customers) < 1 / (1 + np.exp(-logit))
+        labelled = k < n_snapshots - n_unlabelled
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids,
+                    "as_of_date": START + timedelta(days=30 * k),
+                    "age_band": pd.array(age, dtype="str"),
+                    "region": pd.array(region, dtype="str"),
+                    "acquisition_channel": pd.array(channel, dtype="str"),
+                    "device_type": pd.array(device, dtype="str"),
+                    "loyalty_tier": pd.array(tier, dtype="str"),
+                    "tenure_days": tenure0 + 30 * k,
+                    "is_email_subscribed": subscribed,
+                    "orders_90d": orders_90d,
+                    "orders_365d": orders_365d,
+                    "days_since_last_order": days_since,
+                    "avg_order_value_365d": aov,
+                    "email_open_rate_90d": open_rate,
+                    "sessions_30d": sessions,
+                    "noise_1": noise_1,
+                    "push_click_rate_90d": np.full(n_customers, np.nan),
+                    "returns_90d": np.zeros(n_customers, dtype="int64"),
+                    LABEL: pd.array(label if labelled else [None] * n_customers, dtype="boolean"),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def features() -> pd.DataFrame:
+    return make_features()
+
+
+# One thread: the result is the same for any thread count (deterministic=True), and
+# OpenMP threads on a busy CI machine make small fits many times slower.
+THREADS = 1
+
+
+@pytest.fixture(scope="module")
+def trained(features):
+    return train_propensity_model(features, num_threads=THREADS)
+
+
+@pytest.fixture(scope="module")
+def scores(features, trained):
+    latest = features[features["as_of_date"] == features["as_of_date"].max()]
+    return score_customers(latest, trained.model, trained.registry_row["model_id"])
+
+
+# -- training and the registry row ---------------------------------------------
+
+
+def test_model_learns_signal_and_beats_baselines(trained):
+    row = trained.registry_row
+    assert row["roc_auc"] > 0.75
+    assert row["roc_auc"] > row["rule_roc_auc"]
+    assert 0.0 < row["threshold"] < 1.0
+    assert row["best_iteration"] >= 1
+    assert row["n_train"] == 6000 and row["n_validation"] == 3000 and row["n_test"] == 3000
+    assert json.loads(row["train_as_of_dates"]) == ["2024-01-01", "2024-01-31"]
+    assert row["validation_as_of_date"] == "2024-03-01"
+    assert row["test_as_of_date"] == "2024-03-31"
+
+
+def test_registry_row_is_flat_and_json_serialisable(trained):
+    row = trained.registry_row
+    expected = {
+        "model_id", "trained_at", "train_as_of_dates", "validation_as_of_date",
+        "test_as_of_date", "n_train", "n_validation", "n_test", "params_json",
+        "features_json", "dropped_features_json", "library_versions_json", "model_json",
+        "threshold", "roc_auc", "pr_auc", "f1", "precision", "recall", "brier", "log_loss",
+        "top_decile_lift", "baseline_metrics_json", "logreg_roc_auc", "logreg_pr_auc",
+        "logreg_f1", "rule_roc_auc", "rule_pr_auc", "rule_f1", "best_iteration",
+        "passed_quality_gate", "gate_json", "gains_json", "calibration_json",
+        "feature_importance_json", "curves_json",
+    }  # fmt: skip
+    assert expected <= set(row)
+    assert row["model_id"].startswith("prop_")
+    assert row["trained_at"].tzinfo is not None
+    for key, value in row.items():
+        if key == "trained_at":
+            continue
+        json.dumps(value, allow_nan=False)  # scalars only, no NaN
+        if key.endswith("_json") or key == "train_as_of_dates":
+            json.loads(value)
+    baselines = json.loads(row["baseline_metrics_json"])
+    assert set(baselines) == {"logistic_regression", "recency_frequency_rule"}
+    assert baselines["logistic_regression"]["roc_auc"] == row["logreg_roc_auc"]
+    params = json.loads(row["params_json"])
+    assert params["num_threads"] == THREADS and params["deterministic"] and params["force_col_wise"]
+
+
+def test_default_params_are_reproducible_and_overridable():
+    params = PropensityModel(params={"learning_rate": 0.1, "num_threads": 8}).resolved_params()
+    assert params["learning_rate"] == 0.1 and params["num_leaves"] == 31
+    # The explicit argument (default 2) wins over a thread count inside params.
+    assert params["num_threads"] == 2 and params["seed"] == 42
+    assert params["deterministic"] is True and params["force_col_wise"] is True
+
+
+def test_evaluation_tables(trained):
+    row = trained.registry_row
+    gains = json.loads(row["gains_json"])
+    assert [g["decile"] for g in gains] == list(range(1, 11))
+    assert sum(g["customers"] for g in gains) == row["n_test"]
+    assert gains[-1]["cumulative_share_of_buyers"] == pytest.approx(1.0)
+    assert gains[0]["lift"] == pytest.approx(row["top_decile_lift"])
+    assert gains[0]["positive_rate"] > gains[-1]["positive_rate"]
+
+    calibration = json.loads(row["calibration_json"])
+    assert sum(b["count"] for b in calibration) == row["n_test"]
+    assert all(0 <= b["observed_rate"] <= 1 for b in calibration)
+
+    importance = json.loads(row["feature_importance_json"])
+    assert {r["feature"] for r in importance} == set(json.loads(row["features_json"]))
+    assert importance[0]["rank"] == 1 and importance[0]["gain"] >= importance[-1]["gain"]
+    assert all(r["mean_abs_shap"] >= 0 for r in importance)
+
+    curves = pd.DataFrame(json.loads(row["curves_json"]))
+    counts = curves.groupby(["model", "curve"]).size()
+    assert set(curves["model"]) == {"lightgbm", "logistic_regression", "recency_frequency_rule"}
+    assert len(counts) == 6 and counts.max() <= 200
+
+    preds = trained.test_predictions
+    assert len(preds) == row["n_test"]
+    assert (preds["propensity"] >= row["threshold"]).eq(preds["is_predicted_buyer"]).all()
+
+
+def test_shuffled_labels_fail_the_gate(features):
+    shuffled = features.copy()
+    labelled = shuffled[LABEL].notna().to_numpy()
+    rng = np.random.default_rng(1)
+    shuffled.loc[labelled, LABEL] = rng.permutation(shuffled.loc[labelled, LABEL].to_numpy())
+    row = train_propensity_model(shuffled, num_threads=THREADS).registry_row
+    assert row["roc_auc"] < 0.6
+    assert row["passed_quality_gate"] is False
+
+
+def test_gate_requires_thresholds_and_beating_baselines(features, trained):
+    row = trained.registry_row
+    assert row["roc_auc"] > row["logreg_roc_auc"] and row["pr_auc"] > row["logreg_pr_auc"]
+    assert row["passed_quality_gate"] is True
+
+    metrics = {"roc_auc": 0.85, "pr_auc": 0.6, "f1": 0.6, "brier": 0.2}
+    weaker = {"rule": {"roc_auc": 0.8, "pr_auc": 0.5}}
+    assert passes_quality_gate(metrics, weaker, {"roc_auc": 0.82, "brier": 0.25})
+    assert not passes_quality_gate(metrics, weaker, {"roc_auc": 0.9})
+    assert not passes_quality_gate(metrics, weaker, {"brier": 0.1})  # lower is better
+    stronger = {**weaker, "logreg": {"roc_auc": 0.84, "pr_auc": 0.61}}
+    assert not passes_quality_gate(metrics, stronger, {"roc_auc": 0.82})
+    with pytest.raises(ValueError, match="unknown gate metric"):
+        train_propensity_model(features, gate={"accuracy": 0.9}, num_threads=THREADS)
+
+
+# -- out-of-time validation ----------------------------------------------------
+
+
+def test_threshold_maximises_f1_on_validation(features, trained):
+    split = split_snapshots(features)
+    y_val = split.validation[LABEL].astype(bool).to_numpy()
+    p_val = trained.model.predict_probability(split.validation)
+    best = max(_f1(y_val, p_val >= t) for t in np.unique(p_val))
+    assert _f1(y_val, p_val >= trained.model.threshold_) == pytest.approx(best, abs=1e-12)
+    assert f1_score(y_val, p_val >= trained.model.threshold_) == pytest.approx(best)
+
+
+def _f1(y: np.ndarray, flag: np.ndarray) -> float:
+    """F1 by brute force (numpy; sklearn's f1_score is slow over thousands of thresholds)."""
+    tp = np.sum(flag & y)
+    return 2 * tp / (flag.sum() + y.sum())
+
+
+def test_best_f1_threshold_matches_brute_force_with_ties():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.random(200) < 0.3
+        scores = np.round(rng.random(200) * 0.5 + 0.5 * y * rng.random(200), 2)  # many ties
+        threshold = best_f1_threshold(y, scores)
+        best = max(_f1(y, scores >= t) for t in np.unique(scores))
+        assert _f1(y, scores >= threshold) == pytest.approx(best, abs=1e-12)
+    with pytest.raises(ValueError, match="no positives"):
+        best_f1_threshold(np.zeros(5), np.linspace(0, 1, 5))
+
+
+def test_test_snapshot_never_enters_fit_or_threshold(features, trained, monkeypatch):
+    """Scrambling test features and flipping test labels leaves the model unchanged."""
+    test_rows = (features["as_of_date"] == date(2024, 3, 31)).to_numpy()
+    changed = features.copy()
+    rng = np.random.default_rng(7)
+    for column in ["orders_90d", "days_since_last_order", "region", "email_open_rate_90d"]:
+        changed.loc[test_rows, column] = rng.permutation(changed.loc[test_rows, column].to_numpy())
+    changed.loc[test_rows, "region"] = "never_seen_region"
+    changed.loc[test_rows, LABEL] = ~changed.loc[test_rows, LABEL].astype(bool)
+
+    seen_rows = []
+    real_train = lgb.train
+
+    def spy(params, train_set, *args, **kwargs):
+        booster = real_train(params, train_set, *args, **kwargs)
+        seen_rows.append(
+            (train_set.num_data(), [v.num_data() for v in kwargs.get("valid_sets", [])])
+        )
+        return booster
+
+    monkeypatch.setattr(lgb, "train", spy)
+    result = train_propensity_model(changed, num_threads=THREADS)
+    assert seen_rows == [(6000, [3000])]  # train snapshots, then validation only
+
+    model, reference = result.model, trained.model
+    assert model.booster_.model_to_string() == reference.booster_.model_to_string()
+    assert model.threshold_ == reference.threshold_
+    assert model.encoder_.categorical_levels_ == reference.encoder_.categorical_levels_
+    assert result.registry_row["roc_auc"] != trained.registry_row["roc_auc"]
+
+
+def test_split_accepts_datetime_as_of_date():
+    frame = make_features(n_customers=50)
+    frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    split = split_snapshots(frame)
+    assert [str(d.date()) for d in split.train_dates] == ["2024-01-01", "2024-01-31"]
+    assert str(split.test_date.date()) == "2024-03-31"
+    assert len(split.train) == 100 and len(split.validation) == len(split.test) == 50
+    assert split.test[LABEL].notna().all()
+
+
+@pytest.mark.parametrize("n_labelled", [1, 2])
+def test_fewer_than_three_labelled_snapshots_raises(n_labelled):
+    frame = make_features(n_customers=200, n_snapshots=n_labelled + 1, n_unlabelled=1)
+    with pytest.raises(ValueError, match=rf"found {n_labelled} labelled snapshot.*at least 3"):
+        train_propensity_model(frame)
+
+
+def test_input_errors_are_plain(features):
+    small = make_features(n_customers=300)
+    with pytest.raises(ValueError, match="missing required column"):
+        train_propensity_model(small.drop(columns=["as_of_date"]))
+    with pytest.raises(ValueError, match="missing required column"):
+        train_propensity_model(small.drop(columns=[LABEL]))
+    unlabelled = small.assign(**{LABEL: pd.array([None] * len(small), dtype="boolean")})
+    with pytest.raises(ValueError, match="no labelled rows"):
+        train_propensity_model(unlabelled)
+    one_class = small.copy()
+    one_class.loc[one_class[LABEL].notna(), LABEL] = False
+    with pytest.raises(ValueError, match="single class"):
+        train_propensity_model(one_class)
+    with pytest.raises(ValueError, match="duplicated"):
+        train_propensity_model(pd.concat([small, small.iloc[:1]]))
+
+
+# -- features --------------------------------------------------------------------
+
+
+def test_all_null_and_constant_features_are_dropped_and_recorded(trained):
+    row = trained.registry_row
+    used = json.loads(row["features_json"])
+    dropped = {d["feature"]: d["reason"] for d in json.loads(row["dropped_features_json"])}
+    assert dropped["push_click_rate_90d"] == "all null in training rows"
+    assert dropped["returns_90d"] == "constant in training rows"
+    assert "push_click_rate_90d" not in used and "returns_90d" not in used
+    assert {"customer_id", "as_of_date", LABEL}.isdisjoint(used)
+    assert "loyalty_tier" in used and "is_email_subscribed" in used
+    assert trained.model.features_ == used
+
+
+def test_encoder_types_exclusions_and_informative_missingness():
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "as_of_date": [date(2024, 1, 1)] * 3,
+            LABEL: [True, False, None],
+            "flag": pd.array([True, None, False], dtype="boolean"),
+            "tier": pd.array(["gold", None, "gold"], dtype="str"),  # one level + null: kept
+            "rate": [0.5, np.nan, 0.5],  # one value + null: kept
+            "constant_text": pd.array(["x", "x", "x"], dtype="str"),
+            "signed_up_at": pd.to_datetime(["2023-01-01"] * 3),
+            "secret": [1.0, 2.0, 3.0],
+        }
+    )
+    encoder = FeatureEncoder(exclude=["secret"]).fit(frame)
+    assert encoder.features_ == ["flag", "tier", "rate"]
+    assert encoder.dropped_features_["secret"] == "excluded"
+    assert encoder.dropped_features_["constant_text"] == "constant in training rows"
+    assert encoder.dropped_features_["signed_up_at"].startswith("unsupported dtype")
+    X = encoder.transform(frame.assign(tier=pd.array(["silver", "gold", None], dtype="str")))
+    assert X["flag"].tolist()[::2] == [1.0, 0.0] and np.isnan(X["flag"].iloc[1])
+    assert list(X["tier"].cat.categories) == ["gold"]
+    assert X["tier"].isna().tolist() == [True, False, True]  # unseen level -> missing
+    with pytest.raises(ValueError, match="lacks column"):
+        encoder.transform(frame.drop(columns=["rate"]))
+
+
+def test_unseen_category_scores_like_null_category(features, trained):
+    rows = features[features["as_of_date"] == features["as_of_date"].max()].head(500)
+    unseen = rows.assign(region="atlantis", loyalty_tier="diamond")
+    null = rows.assign(
+        region=pd.array([None] * len(rows), dtype="str"),
+        loyalty_tier=pd.array([None] * len(rows), dtype="str"),
+    )
+    p_unseen = trained.model.predict_probability(unseen)
+    p_null = trained.model.predict_probability(null)
+    assert np.isfinite(p_unseen).all()
+    assert np.array_equal(p_unseen, p_null)
+    scored = score_customers(unseen, trained.model, "m")
+    assert np.array_equal(scored["propensity"].to_numpy(), p_null)
+
+
+# -- persistence -----------------------------------------------------------------
+
+
+def test_json_round_trip_gives_identical_predictions(features, trained):
+    text = trained.model.to_json()
+    state = json.loads(text)
+    assert {"booster", "features", "categorical_levels", "threshold", "params"} <= set(state)
+    assert state["library_versions"]["lightgbm"] == lgb.__version__
+    assert text == trained.registry_row["model_json"]
+    restored = PropensityModel.from_json(text)
+    latest = features[features["as_of_date"] == features["as_of_date"].max()].head(1000)
+    assert np.array_equal(
+        restored.predict_probability(latest), trained.model.predict_probability(latest)
+    )
+    assert np.array_equal(restored.contributions(latest), trained.model.contributions(latest))
+    assert restored.threshold_ == trained.model.threshold_
+    assert restored.to_json() == text
+    with pytest.raises(ValueError, match="not a PropensityModel"):
+        PropensityModel.from_json(json.dumps({"format": "pickle"}))
+
+
+# -- scoring ---------------------------------------------------------------------
+
+
+def test_score_columns_and_ranges(scores, trained):
+    assert list(scores.columns) == list(SCORE_COLUMNS)
+    assert len(scores) == 3000
+    assert scores["propensity"].between(0, 1).all()
+    assert scores["propensity_percentile"].between(0, 100, inclusive="right").all()
+    assert scores["propensity_percentile"].max() == 100
+    assert set(scores["propensity_decile"]) == set(range(1, 11))
+    assert scores["propensity_decile"].value_counts().between(250, 350).all()
+    assert (
+        scores["is_predicted_buyer"] == (scores["propensity"] >= trained.model.threshold_)
+    ).all()
+    assert (scores["model_id"] == trained.registry_row["model_id"]).all()
+
+    ordered = scores.sort_values("propensity", ascending=False, kind="stable")
+    assert ordered["propensity_percentile"].is_monotonic_decreasing
+    assert ordered["propensity_decile"].is_monotonic_increasing
+
+
+def test_percentiles_are_ranked_within_each_as_of_date(features, trained):
+    both = features[features["as_of_date"] >= date(2024, 3, 31)]
+    both = both[both["customer_id"] < "c00600"]
+    together = score_customers(both, trained.model, "m")
+    for day, part in both.groupby("as_of_date"):
+        alone = score_customers(part, trained.model, "m")
+        mask = (together["as_of_date"] == day).to_numpy()
+        assert np.array_equal(
+            together.loc[mask, "propensity_percentile"], alone["propensity_percentile"]
+        )
+        assert np.array_equal(together.loc[mask, "propensity_decile"], alone["propensity_decile"])
+
+
+def test_rank_percentile_and_decile_ties():
+    percentile, decile = rank_percentile_and_decile(np.array([0.9, 0.1, 0.5, 0.9]))
+    assert percentile.tolist() == [100.0, 25.0, 50.0, 100.0]
+    assert decile.tolist() == [3, 10, 8, 3]
+
+
+def test_reasons_are_top_contributions_with_matching_direction(features, scores, trained):
+    model = trained.model
+    latest = features[features["as_of_date"] == features["as_of_date"].max()]
+    contrib = model.contributions(latest)[:, :-1]
+    position = {name: j for j, name in enumerate(model.features_)}
+    previous = np.full(len(scores), np.inf)
+    for i in (1, 2, 3):
+        feature = scores[f"reason_{i}_feature"]
+        assert feature.notna().all() and feature.isin(model.features_).all()
+        text = scores[f"reason_{i}"]
+        direction = scores[f"reason_{i}_direction"]
+        assert all(
+            t.startswith(f + " ") and t.endswith(d + " the score")
+            for t, f, d in zip(text, feature, direction, strict=True)
+        )
+        value = contrib[np.arange(len(scores)), feature.map(position).to_numpy()]
+        expected = np.where(value > 0, "raises", "lowers")
+        assert (scores[f"reason_{i}_direction"].to_numpy() == expected).all()
+        assert (np.abs(value) <= previous).all()  # ordered by |contribution|
+        previous = np.abs(value)
+    # The three reasons are the three largest |contributions| (ties aside).
+    third_largest = -np.sort(-np.abs(contrib), axis=1)[:, 2]
+    assert np.allclose(previous, third_largest)
+    assert (scores["reason_1_feature"] != scores["reason_2_feature"]).all()
+
+    days = scores["reason_1_feature"] == "days_since_last_order"
+    sample = scores[days].iloc[0]
+    raw = latest["days_since_last_order"].iloc[scores.index[days][0]]
+    shown = "missing" if np.isnan(raw) else str(int(raw))
+    assert sample["reason_1_value"] == shown
+
+
+def test_path_reasons_are_a_fast_approximation_with_the_same_layout(features, trained):
+    model = trained.model
+    rows = features[features["as_of_date"] == features["as_of_date"].max()].head(500)
+    path = path_contributions(model, rows)
+    shap = model.contributions(rows)
+    raw = model.booster_.predict(model.encode(rows), raw_score=True)
+    assert path.shape == shap.shape
+    assert np.allclose(path.sum(axis=1), raw) and np.allclose(path[:, -1], shap[:, -1])
+
+    exact = score_customers(rows, model, "m")
+    fast = score_customers(rows, model, "m", reason_method="path")
+    assert np.array_equal(exact["propensity"], fast["propensity"])
+    position = {name: j for j, name in enumerate(model.features_)}
+    value = path[np.arange(len(rows)), fast["reason_1_feature"].map(position).to_numpy()]
+    assert (fast["reason_1_direction"].to_numpy() == np.where(value > 0, "raises", "lowers")).all()
+    assert (exact["reason_1_feature"] == fast["reason_1_feature"]).mean() > 0.8
+    with pytest.raises(ValueError, match="reason_method"):
+        score_customers(rows, model, "m", reason_method="lime")
+
+
+def test_rule_baseline_works_with_missing_signals(features):
+    split = split_snapshots(features)
+    encoder = FeatureEncoder().fit(split.train)
+    X, X_val = encoder.transform(split.train), encoder.transform(split.validation)
+    y = split.train[LABEL].astype(float).to_numpy()
+    y_val = split.validation[LABEL].astype(float).to_numpy()
+
+    full = RecencyFrequencyRule().fit(X, y, X_val, y_val)
+    assert full.signals_ == ["orders_90d", "orders_365d", "days_since_last_order"]
+    partial = RecencyFrequencyRule().fit(
+        X.drop(columns=["orders_90d"]).assign(days_since_last_order=np.nan),
+        y,
+        X_val.drop(columns=["orders_90d"]),
+        y_val,
+    )
+    assert partial.signals_ == ["orders_365d"]
+    none = RecencyFrequencyRule().fit(X[["noise_1"]], y, X_val[["noise_1"]], y_val)
+    p = none.predict_probability(X_val[["noise_1"]])
+    assert none.signals_ == [] and np.ptp(p) == 0
