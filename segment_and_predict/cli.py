@@ -1,0 +1,117 @@
+"""Command line of segment-and-predict: ``segment-and-predict <command> [options]``.
+
+Each command is a subparser with a handler stored as ``func``; to add a command,
+write an ``_add_<name>(subparsers)`` function and list it in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Callable, Sequence
+
+from . import __version__
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from .generator import GeneratorConfig, generate
+
+    try:
+        config = GeneratorConfig(
+            customers=args.customers,
+            end_date=args.end_date,
+            months=args.months,
+            seed=args.seed,
+            buyer_rate=args.buyer_rate,
+            chunk_size=args.chunk_size,
+        )
+    except ValueError as exc:
+        print(f"segment-and-predict generate: error: {exc}", file=sys.stderr)
+        return 2
+    result = generate(out_dir=args.out, config=config, progress=not args.quiet)
+    if not args.quiet:
+        rows = ", ".join(f"{name} {n:,}" for name, n in result.rows.items())
+        print(
+            f"wrote {args.out} in {result.seconds:.1f} s "
+            f"(intensity multiplier {result.multiplier:.3f}, "
+            f"pilot buyer rate {result.pilot_buyer_rate:.3f}): {rows}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _add_generate(subparsers: argparse._SubParsersAction) -> None:
+    from .generator import config as c
+
+    p = subparsers.add_parser(
+        "generate",
+        help="write a synthetic raw folder (one Parquet file per contract table)",
+        description=(
+            "Simulate a shop's customers (hidden traits -> sessions, messages, orders, "
+            "returns, tickets, tiers, subscriptions) and write the raw Parquet tables. "
+            "Deterministic for a given seed and parameters."
+        ),
+    )
+    p.add_argument("--customers", type=int, default=c.DEFAULT_CUSTOMERS, help="number of customers")
+    p.add_argument("--out", default="data/raw", help="output folder (default: data/raw)")
+    p.add_argument(
+        "--end-date",
+        type=_date,
+        default=c.DEFAULT_END_DATE,
+        help="last day with activity, YYYY-MM-DD (default: %(default)s)",
+    )
+    p.add_argument(
+        "--months",
+        type=int,
+        default=c.DEFAULT_MONTHS,
+        help=f"months of activity before the end ({c.MIN_MONTHS}-{c.MAX_MONTHS}, "
+        "default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=c.DEFAULT_SEED, help="random seed")
+    p.add_argument(
+        "--buyer-rate",
+        type=float,
+        default=c.DEFAULT_BUYER_RATE,
+        help="target share of customers who order in the last 30 days (default: %(default)s)",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=c.DEFAULT_CHUNK_SIZE,
+        help="customers simulated per chunk (memory vs speed; changes the data)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=_run_generate)
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_generate]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segment-and-predict",
+        description="Customer segments and 30-day purchase propensity on dbt + DuckDB.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>")
+    subparsers.required = True
+    for add in COMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
