@@ -40,3 +40,19 @@ def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
     """The customer_features rows of the scoring date, read once into pandas."""
     scoring_dates = snapshot_dates.filter("is_scoring_snapshot").select("as_of_date")
     return features.join(scoring_dates, "as_of_date").df()
+
+
+def registry_row_frame(row: dict) -> pd.DataFrame:
+    """One registry row as a DataFrame whose column types never depend on the values.
+
+    An append-only registry takes its column types from its first row; a value
+    that happens to be None there (e.g. no previous model to match) would type
+    the column NULL and break every later append. So None becomes a typed
+    null string, and trained_at is always a UTC timestamp.
+    """
+    frame = pd.DataFrame([row])
+    for column, value in row.items():
+        if value is None:
+            frame[column] = pd.Series([None], dtype="string")
+    frame["trained_at"] = pd.to_datetime(frame["trained_at"], utc=True)
+    return frame

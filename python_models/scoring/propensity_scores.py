@@ -14,7 +14,9 @@ def model(dbt, session):
         materialized="incremental", incremental_strategy="delete+insert", unique_key="as_of_date"
     )
     model_id, model_json = newest_passing_model(
-        dbt.ref("propensity_models").select("model_id, model_json, trained_at, passed_quality_gate"),
+        dbt.ref("propensity_models").select(
+            "model_id, model_json, trained_at, passed_quality_gate"
+        ),
         kind="propensity",
     )
     features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))

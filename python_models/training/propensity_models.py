@@ -6,9 +6,8 @@ early-stop on the next, test on the latest) and appends one row: the model as
 text, its test metrics, both baselines' metrics, and whether it passed the gate.
 """
 
-import pandas as pd
-
 from segment_and_predict.propensity import train_propensity_model
+from segment_and_predict.serving import registry_row_frame
 
 
 def model(dbt, session):
@@ -27,4 +26,4 @@ def model(dbt, session):
     result = train_propensity_model(
         labelled, gate=gate, num_threads=int(dbt.config.get("model_threads"))
     )
-    return pd.DataFrame([result.registry_row])
+    return registry_row_frame(result.registry_row)

@@ -11,6 +11,7 @@ import json
 import pandas as pd
 
 from segment_and_predict.segmentation import assign_segments, train_segmenter
+from segment_and_predict.serving import registry_row_frame
 
 
 def model(dbt, session):
@@ -60,4 +61,4 @@ def model(dbt, session):
         pd.Timestamp(latest_labelled_date).date().isoformat() if len(labelled) else None
     )
     row["observed_purchase_rates_json"] = json.dumps(outcomes)
-    return pd.DataFrame([row])
+    return registry_row_frame(row)

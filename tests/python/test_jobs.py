@@ -8,7 +8,9 @@ def test_valid_as_of_dates_pass(value):
     assert parse_as_of_date(value) == value
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "2025-02-29", "yesterday", "2026-1-1", "", "1'; drop"])
+@pytest.mark.parametrize(
+    "value", ["2026-02-30", "2025-02-29", "yesterday", "2026-1-1", "", "1'; drop"]
+)
 def test_invalid_as_of_dates_are_refused_with_a_plain_message(value):
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         parse_as_of_date(value)

@@ -68,7 +68,8 @@ TAMPERING = {
         select * from t where sent_at >= {C} and not {HALF.format(key="message_id")}
         union all  -- sent before: opens/clicks at or after the cutoff are rewritten to the instant
         select * replace (
-            case when opened_at is null or opened_at >= {C} then {C} else opened_at end as opened_at,
+            case when opened_at is null or opened_at >= {C} then {C} else opened_at end
+                as opened_at,
             case when clicked_at is null or clicked_at >= {C} then {C} else clicked_at end
                 as clicked_at
         )
@@ -149,8 +150,7 @@ def features_at_cutoff(raw: Path, warehouse_file: Path) -> pd.DataFrame:
     assert_dbt_ok(result)
     return read_table(
         warehouse,
-        f"select * from customer_features where as_of_date = date '{CUTOFF}' "
-        "order by customer_id",
+        f"select * from customer_features where as_of_date = date '{CUTOFF}' order by customer_id",
     )
 
 

@@ -1,0 +1,191 @@
+"""Integration: the propensity model and the segmenter inside the warehouse.
+
+Starts from the session's full build (training included) and checks the
+registries, the gates, the daily outputs, that a retrain failing its gate is
+never served, and that segment ids stay stable across a retrain and across days.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+from conftest import SMALL_CUSTOMERS, assert_dbt_ok, read_table
+
+from segment_and_predict.jobs import Warehouse, daily_build, run_dbt
+from segment_and_predict.segmentation import Segmenter
+
+
+def copy_warehouse(warehouse: Warehouse, target_dir) -> Warehouse:
+    target = target_dir / "copy.duckdb"
+    shutil.copy(warehouse.warehouse_path, target)
+    return Warehouse(warehouse.project_dir, warehouse.raw_data_path, target)
+
+
+# ---------------------------------------------------------------- registries
+
+
+def test_propensity_registry_row_is_complete_and_passed_the_gate(built_warehouse):
+    row = read_table(built_warehouse, "select * from propensity_models").iloc[0]
+    assert row["passed_quality_gate"]
+    assert row["roc_auc"] >= 0.82 and row["pr_auc"] >= 0.45 and row["f1"] >= 0.55
+    # beats both baselines trained on the same rows
+    assert row["roc_auc"] > row["logreg_roc_auc"] and row["roc_auc"] > row["rule_roc_auc"]
+    assert row["pr_auc"] > row["logreg_pr_auc"] and row["pr_auc"] > row["rule_pr_auc"]
+    # out of time: train dates < validation date < test date
+    train_dates = pd.to_datetime(pd.read_json(pd.io.common.StringIO(row["train_as_of_dates"]))[0])
+    assert train_dates.max() < pd.Timestamp(row["validation_as_of_date"])
+    assert pd.Timestamp(row["validation_as_of_date"]) < pd.Timestamp(row["test_as_of_date"])
+    assert row["model_json"].startswith("{") and "tree" in row["model_json"]
+
+
+def test_segment_registry_row_passed_the_gate(built_warehouse):
+    row = read_table(built_warehouse, "select * from segment_models").iloc[0]
+    assert row["passed_quality_gate"]
+    assert 4 <= row["k"] <= 8
+    assert row["silhouette"] >= 0.20 and row["stability_ari"] >= 0.75
+    assert row["smallest_segment_share"] >= 0.03
+    comparison = read_table(built_warehouse, "select * from segment_model_comparison")
+    assert {"kmeans", "gaussian_mixture"} <= set(comparison["algorithm"])
+
+
+# ------------------------------------------------------------- daily outputs
+
+
+def test_every_customer_is_scored_and_segmented_on_the_scoring_date(built_warehouse):
+    scores = read_table(built_warehouse, "select * from propensity_scores")
+    segments = read_table(built_warehouse, "select * from customer_segments")
+    assert len(scores) == len(segments) == SMALL_CUSTOMERS
+    assert scores["propensity"].between(0, 1).all()
+    assert set(scores["propensity_decile"]) == set(range(1, 11))
+    assert scores[["reason_1", "reason_2", "reason_3"]].notna().all().all()
+    model = read_table(built_warehouse, "select model_id, threshold from propensity_models").iloc[0]
+    assert (scores["model_id"] == model["model_id"]).all()
+    assert (scores["is_predicted_buyer"] == (scores["propensity"] >= model["threshold"])).all()
+
+
+def test_segment_profiles_name_every_segment_distinctly(built_warehouse):
+    profiles = read_table(built_warehouse, "select * from segment_profiles")
+    assert 4 <= len(profiles) <= 8
+    assert profiles["segment_name"].is_unique
+    assert not profiles["segment_name"].str.contains("cluster", case=False).any()
+    assert profiles["segment_description"].str.len().gt(40).all()
+    assert profiles["customer_share"].sum() == pytest.approx(1.0)
+    assert profiles["mean_propensity"].notna().all()
+    assert profiles["observed_purchase_rate_30d"].notna().all()
+
+
+def test_evaluation_tables_are_filled(built_warehouse):
+    gains = read_table(built_warehouse, "select * from propensity_gains order by score_decile")
+    assert list(gains["score_decile"]) == list(range(1, 11))
+    assert gains["purchase_rate"].iloc[0] > gains["purchase_rate"].iloc[-1]
+    curves = read_table(built_warehouse, "select distinct scorer, curve from propensity_curves")
+    assert len(curves) == 6
+    importance = read_table(built_warehouse, "select * from propensity_feature_importance")
+    assert importance["mean_abs_shap"].notna().all()
+
+
+# -------------------------------------------- a retrain that fails its gate
+
+
+@pytest.fixture(scope="module")
+def failed_retrain(built_warehouse, tmp_path_factory):
+    """Retrain with an unreachable propensity gate, on a copy of the warehouse."""
+    warehouse = copy_warehouse(built_warehouse, tmp_path_factory.mktemp("retrain"))
+    before = {
+        "scores": read_table(warehouse, "select * from propensity_scores order by customer_id"),
+        "segments": read_table(warehouse, "select * from customer_segments order by customer_id"),
+        "segment_models": read_table(warehouse, "select * from segment_models"),
+    }
+    result = run_dbt(
+        ["build"], warehouse, dbt_vars={"propensity_gate_min_roc_auc": 0.999}, capture=True
+    )
+    return warehouse, before, result
+
+
+def test_a_failed_gate_fails_the_build_and_is_recorded(failed_retrain):
+    warehouse, _, result = failed_retrain
+    assert result.returncode != 0
+    assert "newest_row_passes_propensity_models" in result.stdout
+    registry = read_table(warehouse, "select * from propensity_models order by trained_at")
+    assert len(registry) == 2  # append-only: history kept
+    assert registry["passed_quality_gate"].tolist() == [True, False]
+
+
+def test_a_failed_model_never_reaches_the_scores(failed_retrain):
+    warehouse, before, _ = failed_retrain
+    after = read_table(warehouse, "select * from propensity_scores order by customer_id")
+    pd.testing.assert_frame_equal(before["scores"], after)
+    # the next daily run still serves the model that passed
+    assert_dbt_ok(daily_build(warehouse, capture=True))
+    daily = read_table(warehouse, "select distinct model_id from propensity_scores")
+    assert daily["model_id"].tolist() == before["scores"]["model_id"].unique().tolist()
+
+
+def test_a_segment_retrain_on_the_same_data_keeps_ids_and_names(failed_retrain):
+    warehouse, before, _ = failed_retrain
+    registry = read_table(warehouse, "select * from segment_models order by trained_at")
+    assert len(registry) == 2
+    old, new = (Segmenter.from_json(j) for j in registry["model_json"])
+    assert new.n_clusters == old.n_clusters
+    assert [(s["segment_id"], s["name"]) for s in new.segments_] == [
+        (s["segment_id"], s["name"]) for s in old.segments_
+    ]
+    assert registry["matched_to_model_id"].iloc[1] == registry["segment_model_id"].iloc[0]
+
+
+# ------------------------------------------------------- consecutive days
+
+
+@pytest.fixture(scope="module")
+def two_days(built_warehouse, tmp_path_factory):
+    """Two daily runs on consecutive dates; returns the warehouse and each day's features."""
+    warehouse = copy_warehouse(built_warehouse, tmp_path_factory.mktemp("days"))
+    features = {}
+    for day in ("2026-10-20", "2026-10-21"):
+        assert_dbt_ok(daily_build(warehouse, as_of_date=day, capture=True))
+        # customer_features holds today's scoring snapshot: keep it before the next day
+        features[day] = read_table(
+            warehouse,
+            f"select * from customer_features where as_of_date = date '{day}' order by customer_id",
+        )
+    return warehouse, features
+
+
+def test_daily_runs_keep_history_by_date(two_days):
+    warehouse, _ = two_days
+    for table in ("customer_segments", "propensity_scores"):
+        counts = read_table(
+            warehouse, f"select as_of_date, count(*) as n from {table} group by 1 order by 1"
+        )
+        assert [d.date().isoformat() for d in counts["as_of_date"]] == [
+            "2026-10-20",
+            "2026-10-21",
+            "2026-11-01",
+        ], table
+
+
+def test_unchanged_customers_keep_their_segment_from_day_to_day(two_days):
+    warehouse, features = two_days
+    segmenter = Segmenter.from_json(
+        read_table(warehouse, "select model_json from segment_models").iloc[0, 0]
+    )
+    day_1, day_2 = features["2026-10-20"], features["2026-10-21"]
+    day_1 = day_1[day_1["customer_id"].isin(day_2["customer_id"])].reset_index(drop=True)
+    day_2 = day_2[day_2["customer_id"].isin(day_1["customer_id"])].reset_index(drop=True)
+    assert (day_1["customer_id"] == day_2["customer_id"]).all()
+    # "unchanged" = identical inputs to the segmenter after preprocessing
+    inputs_1 = segmenter.preprocessor_.transform(day_1)
+    inputs_2 = segmenter.preprocessor_.transform(day_2)
+    unchanged = (inputs_1 == inputs_2).all(axis=1)
+    segments = read_table(
+        warehouse,
+        "select customer_id, as_of_date, segment_id from customer_segments "
+        "where as_of_date < date '2026-11-01'",
+    ).pivot(index="customer_id", columns="as_of_date", values="segment_id")
+    segments = segments.loc[day_1["customer_id"]].to_numpy()
+    assert unchanged.sum() > 100
+    assert (segments[unchanged, 0] == segments[unchanged, 1]).all()
+    # and overall, segments barely move in a day
+    assert (segments[:, 0] == segments[:, 1]).mean() > 0.9
