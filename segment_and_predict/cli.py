@@ -92,7 +92,64 @@ def _add_generate(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_generate)
 
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_generate]
+def _run_dbt_job(args: argparse.Namespace) -> int:
+    from .jobs import Warehouse, daily_build, full_build, parse_as_of_date
+
+    try:
+        as_of_date = parse_as_of_date(args.as_of_date)
+    except ValueError as exc:
+        print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    warehouse = Warehouse.from_paths(args.project_dir, args.raw_data_path, args.warehouse)
+    job = full_build if args.command == "build" else daily_build
+    return job(warehouse, as_of_date=as_of_date).returncode
+
+
+def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
+    from .jobs import DEFAULT_RAW_DATA_PATH
+
+    p = subparsers.add_parser(name, help=help_text, description=help_text)
+    p.add_argument(
+        "--raw-data-path",
+        default=DEFAULT_RAW_DATA_PATH,
+        help="folder of the raw Parquet export (default: %(default)s)",
+    )
+    p.add_argument(
+        "--warehouse",
+        default=None,
+        help="DuckDB file to build (default: $SAP_DUCKDB_PATH or "
+        "warehouse/segment_and_predict.duckdb)",
+    )
+    p.add_argument(
+        "--as-of-date",
+        default="default",
+        help="scoring date YYYY-MM-DD (default: the day after the last event in the data)",
+    )
+    p.add_argument("--project-dir", default=".", help="the dbt project folder (default: .)")
+    p.set_defaults(func=_run_dbt_job)
+
+
+def _add_build(subparsers: argparse._SubParsersAction) -> None:
+    _add_dbt_job(
+        subparsers,
+        "build",
+        "full dbt build: features, training of both models, scoring, segments, marts and tests",
+    )
+
+
+def _add_daily(subparsers: argparse._SubParsersAction) -> None:
+    _add_dbt_job(
+        subparsers,
+        "daily",
+        "the daily job: dbt build without retraining (scores and segments with the stored models)",
+    )
+
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_generate,
+    _add_build,
+    _add_daily,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
