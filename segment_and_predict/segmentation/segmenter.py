@@ -1,0 +1,227 @@
+"""The segmenter model: preprocessing + centroids + named segments, as JSON.
+
+Assignment is "nearest centroid in the scaled space", done in numpy, so the
+daily job needs only the JSON (no pickle, no scikit-learn object) and the
+labels from a loaded model equal the labels computed at training.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from .naming import compute_profiles, name_segments
+from .preprocessing import SegmentPreprocessor
+from .selection import fit_predict
+
+SCHEMA_VERSION = 1
+MODEL_TYPE = "segment_and_predict.segmenter"
+
+# Rows per block in nearest-centroid search: bounds memory to ~ block x k x d floats.
+_BLOCK_ROWS = 65_536
+
+
+def nearest_centroid(X: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the nearest centroid and the Euclidean distance to it.
+
+    X : (n, d) scaled rows; centroids : (k, d). Returns (labels (n,) int64,
+    distances (n,) float64). Ties go to the lower index.
+    """
+    n = len(X)
+    labels = np.empty(n, dtype=np.int64)
+    dist = np.empty(n, dtype=np.float64)
+    for start in range(0, n, _BLOCK_ROWS):
+        block = X[start : start + _BLOCK_ROWS]
+        # Explicit differences (not the |x|^2 - 2xc + |c|^2 trick): exact and
+        # identical wherever the model is loaded.
+        d2 = ((block[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+        idx = d2.argmin(axis=1)
+        labels[start : start + len(block)] = idx
+        dist[start : start + len(block)] = np.sqrt(d2[np.arange(len(block)), idx])
+    return labels, dist
+
+
+def sample_indices(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray:
+    """Sorted random subset of ``range(n_rows)`` of size ``min(n_rows, max_rows)``."""
+    if max_rows is None or n_rows <= max_rows:
+        return np.arange(n_rows)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_rows, size=max_rows, replace=False))
+
+
+def minimum_rows(n_clusters: int) -> int:
+    """Fewest customers accepted to fit ``n_clusters`` segments."""
+    return max(10 * n_clusters, 30)
+
+
+def check_enough_rows(X: np.ndarray, n_clusters: int) -> None:
+    need = minimum_rows(n_clusters)
+    if len(X) < need:
+        raise ValueError(
+            f"Too few customers to build {n_clusters} segments: got {len(X)}, need at least {need}."
+        )
+    n_distinct = len(np.unique(np.round(X, 9), axis=0))
+    if n_distinct < n_clusters:
+        raise ValueError(
+            f"Only {n_distinct} distinct customer profiles after preprocessing; "
+            f"cannot build {n_clusters} segments."
+        )
+
+
+class Segmenter:
+    """KMeans customer segmentation with JSON persistence.
+
+    Parameters
+    ----------
+    n_clusters : int, default=5
+    preprocessor : SegmentPreprocessor, optional
+        Fitted or unfitted; a default one is created and fitted if None or
+        unfitted.
+    random_state : int, default=42
+    n_init : int, default=10
+        KMeans restarts.
+    max_fit_rows : int or None, default=50_000
+        KMeans is fitted on a random sample of this many customers; every
+        customer is then assigned to the nearest centroid.
+
+    Attributes
+    ----------
+    preprocessor_ : SegmentPreprocessor
+    centroids_ : ndarray (k, n_features) in the scaled space; row i is segment
+        ``segments_[i]``.
+    segments_ : list of dict (segment_id, name, description, size, share,
+        feature_means, dimensions, categorical), in centroid order.
+    base_profile_ : dict, the same description for all customers.
+    labels_ : ndarray (n_rows,) centroid index of each training row.
+    metadata_ : dict of extra JSON-serialisable facts stored with the model
+        (metrics, k table, algorithm comparison, ids, dates).
+    """
+
+    algorithm = "kmeans"
+
+    def __init__(
+        self,
+        n_clusters: int = 5,
+        *,
+        preprocessor: SegmentPreprocessor | None = None,
+        random_state: int = 42,
+        n_init: int = 10,
+        max_fit_rows: int | None = 50_000,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.preprocessor = preprocessor
+        self.random_state = random_state
+        self.n_init = n_init
+        self.max_fit_rows = max_fit_rows
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, features: pd.DataFrame, y=None, *, X: np.ndarray | None = None) -> Segmenter:
+        """Fit on one snapshot of customer_features (customers x columns).
+
+        ``X`` may pass the already scaled matrix (from a fitted
+        ``preprocessor``) to avoid transforming twice.
+        """
+        pre = self.preprocessor or SegmentPreprocessor()
+        if not hasattr(pre, "columns_"):
+            pre = pre.fit(features)
+        self.preprocessor_ = pre
+        if X is None:
+            X = pre.transform(features)
+        fit_idx = sample_indices(len(X), self.max_fit_rows, self.random_state)
+        check_enough_rows(X[fit_idx], self.n_clusters)
+        model, _ = fit_predict(
+            X[fit_idx], "kmeans", self.n_clusters, self.random_state, self.n_init
+        )
+        centers = np.asarray(model.cluster_centers_, dtype=np.float64)
+        labels, _ = nearest_centroid(X, centers)
+        sizes = np.bincount(labels, minlength=self.n_clusters)
+        # Largest segment first: ids 1..k then read in order of importance.
+        order = np.argsort(-sizes, kind="stable")
+        remap = np.empty_like(order)
+        remap[order] = np.arange(len(order))
+        self.centroids_ = centers[order]
+        self.labels_ = remap[labels]
+        profiles, self.base_profile_ = compute_profiles(features, self.labels_, self.n_clusters)
+        named = name_segments(profiles, self.base_profile_)
+        self.segments_ = [
+            {"segment_id": i + 1, "name": n, "description": d, **p}
+            for i, ((n, d), p) in enumerate(zip(named, profiles, strict=True))
+        ]
+        self.metadata_ = {}
+        return self
+
+    # ------------------------------------------------------------ predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "centroids_"):
+            raise ValueError("Segmenter is not fitted yet; call fit() or load it from JSON.")
+
+    @property
+    def segment_ids_(self) -> np.ndarray:
+        """(k,) segment_id of each centroid row."""
+        return np.array([s["segment_id"] for s in self.segments_], dtype=np.int64)
+
+    def assign(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(centroid index (n,), distance to that centroid (n,)) per customer."""
+        self._check_fitted()
+        return nearest_centroid(self.preprocessor_.transform(features), self.centroids_)
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        """segment_id (n,) int64 per customer."""
+        idx, _ = self.assign(features)
+        return self.segment_ids_[idx]
+
+    # ---------------------------------------------------------------- JSON
+    def to_dict(self) -> dict:
+        self._check_fitted()
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model_type": MODEL_TYPE,
+            "algorithm": self.algorithm,
+            "k": int(len(self.centroids_)),
+            "params": {
+                "n_clusters": self.n_clusters,
+                "random_state": self.random_state,
+                "n_init": self.n_init,
+                "max_fit_rows": self.max_fit_rows,
+            },
+            "preprocessing": self.preprocessor_.to_dict(),
+            "feature_names": list(self.preprocessor_.feature_names_out_),
+            "centroids": self.centroids_.tolist(),
+            "segments": self.segments_,
+            "base_profile": self.base_profile_,
+            **self.metadata_,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        """The full model as a JSON string (floats round-trip exactly)."""
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Segmenter:
+        if d.get("model_type") != MODEL_TYPE:
+            raise ValueError("This JSON is not a segment_and_predict segmenter model.")
+        if d.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"Unsupported segmenter schema_version {d.get('schema_version')!r}.")
+        params = d["params"]
+        obj = cls(
+            params["n_clusters"],
+            random_state=params["random_state"],
+            n_init=params["n_init"],
+            max_fit_rows=params["max_fit_rows"],
+        )
+        obj.preprocessor_ = SegmentPreprocessor.from_dict(d["preprocessing"])
+        obj.centroids_ = np.asarray(d["centroids"], dtype=np.float64)
+        obj.segments_ = d["segments"]
+        obj.base_profile_ = d["base_profile"]
+        known = {
+            "schema_version", "model_type", "algorithm", "k", "params", "preprocessing",
+            "feature_names", "centroids", "segments", "base_profile",
+        }  # fmt: skip
+        obj.metadata_ = {k: v for k, v in d.items() if k not in known}
+        return obj
+
+    @classmethod
+    def from_json(cls, text: str) -> Segmenter:
+        return cls.from_dict(json.loads(text))
