@@ -18,3 +18,6 @@ fi
 
 echo "==> dbt build (full: features, training, scoring, segments, marts, tests)"
 .venv/bin/segment-and-predict build
+
+echo "==> report"
+.venv/bin/segment-and-predict report

@@ -145,10 +145,49 @@ def _add_daily(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
+def _run_report(args: argparse.Namespace) -> int:
+    from .report import default_warehouse_path, write_report
+
+    warehouse = args.warehouse or default_warehouse_path()
+    try:
+        out = write_report(warehouse, args.out)
+    except FileNotFoundError as exc:
+        print(f"segment-and-predict report: error: {exc}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
+def _add_report(subparsers: argparse._SubParsersAction) -> None:
+    from .report import DEFAULT_REPORT_PATH
+
+    p = subparsers.add_parser(
+        "report",
+        help="write the HTML report of a built warehouse (self-contained, opens offline)",
+        description=(
+            "Read the warehouse (read-only) and write one self-contained HTML page with "
+            "the run's headline figures, model quality charts, segments and model history."
+        ),
+    )
+    p.add_argument(
+        "--warehouse",
+        default=None,
+        help="DuckDB file to read (default: $SAP_DUCKDB_PATH or "
+        "warehouse/segment_and_predict.duckdb)",
+    )
+    p.add_argument(
+        "--out",
+        default=DEFAULT_REPORT_PATH,
+        help="HTML file to write (default: %(default)s)",
+    )
+    p.set_defaults(func=_run_report)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_build,
     _add_daily,
+    _add_report,
 ]
 
 

@@ -20,4 +20,11 @@ def model(dbt, session):
         kind="propensity",
     )
     features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
-    return score_customers(features, PropensityModel.from_json(model_json), model_id)
+    reason_method = str(dbt.config.get("reason_method"))
+    if reason_method not in ("shap", "path"):
+        raise ValueError(
+            f"The var propensity_reason_method must be 'shap' or 'path'; got {reason_method!r}"
+        )
+    return score_customers(
+        features, PropensityModel.from_json(model_json), model_id, reason_method=reason_method
+    )

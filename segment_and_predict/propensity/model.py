@@ -20,11 +20,16 @@ from segment_and_predict.propensity.metrics import best_f1_threshold
 
 FORMAT = "segment_and_predict.propensity.PropensityModel/1"
 
+# Shallow trees: exact TreeSHAP reasons cost trees x leaves x depth^2 per
+# customer. On the default 240K data depth 4 / 15 leaves scores with exact
+# reasons in ~40 s instead of ~110 s (depth 6 / 31 leaves) at the same test
+# ROC-AUC (0.8755 vs 0.8758) and PR-AUC (0.761 vs 0.761).
 DEFAULT_PARAMS: dict = {
     "objective": "binary",
     "metric": "binary_logloss",
-    "learning_rate": 0.05,
-    "num_leaves": 31,
+    "learning_rate": 0.15,
+    "num_leaves": 15,
+    "max_depth": 4,
     "min_child_samples": 100,
     "feature_fraction": 0.8,
     "bagging_fraction": 0.8,

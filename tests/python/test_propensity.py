@@ -16,6 +16,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from segment_and_predict.propensity import (
+    DEFAULT_PARAMS,
     LABEL,
     SCORE_COLUMNS,
     FeatureEncoder,
@@ -192,7 +193,8 @@ def test_registry_row_is_flat_and_json_serialisable(trained):
 
 def test_default_params_are_reproducible_and_overridable():
     params = PropensityModel(params={"learning_rate": 0.1, "num_threads": 8}).resolved_params()
-    assert params["learning_rate"] == 0.1 and params["num_leaves"] == 31
+    assert params["learning_rate"] == 0.1  # the override
+    assert params["num_leaves"] == DEFAULT_PARAMS["num_leaves"]  # the default kept
     # The explicit argument (default 2) wins over a thread count inside params.
     assert params["num_threads"] == 2 and params["seed"] == 42
     assert params["deterministic"] is True and params["force_col_wise"] is True

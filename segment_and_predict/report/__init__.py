@@ -1,0 +1,38 @@
+"""The HTML run report: one self-contained page built from a warehouse after a build.
+
+``write_report(warehouse_path, out_path)`` reads the warehouse read-only
+(:mod:`.queries`), draws the charts with matplotlib (:mod:`.charts`) and writes a
+page with inline CSS and base64 PNG images (:mod:`.html`), so it opens offline.
+CLI: ``segment-and-predict report [--warehouse PATH] [--out reports/report.html]``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .html import CHART_NAMES, render_report
+from .queries import ReportData, default_warehouse_path, load_report_data
+
+DEFAULT_REPORT_PATH = "reports/report.html"
+
+__all__ = [
+    "CHART_NAMES",
+    "DEFAULT_REPORT_PATH",
+    "ReportData",
+    "default_warehouse_path",
+    "load_report_data",
+    "render_report",
+    "write_report",
+]
+
+
+def write_report(
+    warehouse_path: str | os.PathLike[str], out_path: str | os.PathLike[str] = DEFAULT_REPORT_PATH
+) -> Path:
+    """Write the HTML report of the warehouse to ``out_path`` and return that path."""
+    data = load_report_data(warehouse_path)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_report(data), encoding="utf-8")
+    return out

@@ -1,0 +1,748 @@
+"""Assembling the self-contained HTML page: inline CSS, base64 PNG charts, no network.
+
+Every chart is an ``<img data-chart="<name>">`` inside a ``<figure>``; a tiny inline
+script counts the chart images the browser decoded into
+``<body data-charts-loaded>`` (the browser test reads it from the rendered DOM).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from . import charts
+from .queries import PROPENSITY_BANDS, TOP_FEATURES, ReportData, gate, gate_threshold
+
+# Every chart the report can hold, in page order (the tests look for these names).
+CHART_NAMES: tuple[str, ...] = (
+    "roc",
+    "precision_recall",
+    "calibration",
+    "gains",
+    "feature_importance",
+    "segment_sizes",
+    "segment_profiles",
+    "segment_propensity_matrix",
+    "segment_migration",
+    "model_history",
+)
+
+CSS = """
+*{box-sizing:border-box}
+body{margin:0;background:#f5f7fa;color:#1f2933;
+ font:15px/1.55 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
+header{background:#1f3a5f;color:#fff;padding:26px 28px}
+header .inner{max-width:1180px;margin:0 auto}
+header h1{margin:0 0 4px;font-size:26px;font-weight:600}
+header p{margin:0;opacity:.85;font-size:14px}
+nav{margin:18px 0 8px;font-size:14px}
+nav a{color:#1f5fa8;text-decoration:none;margin-right:14px;white-space:nowrap}
+section{background:#fff;border:1px solid #e1e6ec;border-radius:10px;padding:20px 24px;
+ margin:18px 0}
+h2{margin:0 0 12px;font-size:20px;font-weight:600}
+h3{margin:18px 0 8px;font-size:16px;font-weight:600}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(165px,1fr));gap:12px}
+.card{background:#f5f8fc;border-radius:8px;padding:12px 14px}
+.card .label{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#52606d}
+.card .value{font-size:22px;font-weight:600;margin-top:2px;overflow-wrap:anywhere}
+.card .value .id{font-size:13px}
+.card .note{font-size:12px;color:#52606d}
+.chart{display:flex;flex-wrap:wrap;gap:18px 26px;align-items:flex-start;margin:10px 0 4px}
+.chart figure{margin:0;flex:0 1 auto;max-width:100%}
+.chart figure img{display:block;max-width:100%;height:auto}
+.chart .explain{flex:1 1 260px;min-width:240px}
+.chart.wide{flex-direction:column}
+.chart.wide .explain{flex:none;max-width:900px}
+.explain p{margin:0 0 10px}
+.pair{display:flex;flex-wrap:wrap;gap:12px}
+.pair figure{flex:1 1 460px}
+.ok{color:#1e7b46;font-weight:600}
+.bad{color:#b42318;font-weight:600}
+.notice{background:#fff8e6;border-left:4px solid #e0a526;padding:10px 14px;border-radius:4px}
+.missing{color:#52606d;font-style:italic}
+table{border-collapse:collapse;font-size:13px;margin:8px 0;width:100%}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6eaef;vertical-align:top}
+th{background:#f5f8fc;font-weight:600}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.segments{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:12px}
+.segment{border:1px solid #e1e6ec;border-radius:8px;padding:12px 14px}
+.segment h4{margin:0 0 4px;font-size:15px}
+.segment .meta{font-size:12px;color:#52606d;margin-top:6px}
+.tablewrap{overflow-x:auto}
+footer{color:#52606d;font-size:12px;text-align:center;margin-top:30px}
+"""
+
+# Counts the decoded chart images into <body data-charts-loaded> (read by the browser test).
+SCRIPT = """
+(function () {
+  function count() {
+    var imgs = document.querySelectorAll("img[data-chart]"), n = 0;
+    for (var i = 0; i < imgs.length; i++) {
+      if (imgs[i].complete && imgs[i].naturalWidth > 0) { n++; }
+    }
+    document.body.dataset.chartsLoaded = String(n);
+  }
+  var imgs = document.querySelectorAll("img[data-chart]");
+  for (var i = 0; i < imgs.length; i++) { imgs[i].addEventListener("load", count); }
+  window.addEventListener("load", count);
+  count();
+})();
+"""
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def num(value, digits: int = 3) -> str:
+    return "n/a" if _missing(value) else f"{float(value):.{digits}f}"
+
+
+def count(value) -> str:
+    return "n/a" if _missing(value) else f"{int(value):,}"
+
+
+def pct(value, digits: int = 0) -> str:
+    return "n/a" if _missing(value) else f"{float(value):.{digits}%}"
+
+
+def day(value) -> str:
+    if _missing(value):
+        return "n/a"
+    try:
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    except (TypeError, ValueError):
+        return escape(str(value))
+
+
+def stamp(value) -> str:
+    if _missing(value):
+        return "n/a"
+    ts = pd.Timestamp(value)
+    return ts.strftime("%Y-%m-%d %H:%M") + (" UTC" if ts.tzinfo is not None else "")
+
+
+def _gate_badge(passed) -> str:
+    if _missing(passed):
+        return '<span class="missing">unknown</span>'
+    return '<span class="ok">passed</span>' if bool(passed) else '<span class="bad">failed</span>'
+
+
+def _missing_note(table: str) -> str:
+    return (
+        f'<p class="missing">The table <code>{escape(table)}</code> is not in this warehouse '
+        "(it may have been built before this part existed), so this section is empty.</p>"
+    )
+
+
+def _empty_note(text: str) -> str:
+    return f'<p class="missing">{escape(text)}</p>'
+
+
+class Page:
+    """Collects the chart count while sections are rendered."""
+
+    def __init__(self) -> None:
+        self.charts: list[str] = []
+
+    def figure(self, name: str, png: bytes | None, alt: str, caption: str = "") -> str:
+        if png is None:
+            return ""
+        self.charts.append(name)
+        data = base64.b64encode(png).decode("ascii")
+        cap = f"<figcaption class='missing'>{escape(caption)}</figcaption>" if caption else ""
+        return (
+            f'<figure data-chart="{escape(name)}"><img data-chart="{escape(name)}" '
+            f'alt="{escape(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
+        )
+
+
+def _chart(figure_html: str, paragraphs: list[str], wide: bool = False) -> str:
+    text = "".join(f"<p>{p}</p>" for p in paragraphs if p)
+    cls = "chart wide" if wide else "chart"
+    return f'<div class="{cls}">{figure_html}<div class="explain">{text}</div></div>'
+
+
+def _section(anchor: str, title: str, body: str) -> str:
+    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
+
+
+def _card(label: str, value: str, note: str = "") -> str:
+    note_html = f'<div class="note">{note}</div>' if note else ""
+    return (
+        f'<div class="card"><div class="label">{escape(label)}</div>'
+        f'<div class="value">{value}</div>{note_html}</div>'
+    )
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _headline(data: ReportData) -> str:
+    model = data.serving_propensity
+    seg = data.serving_segmenter
+    parts = []
+    if model is not None and not data.serving_propensity_is_gated:
+        parts.append(
+            '<p class="notice">No propensity model has passed its quality gate yet, so no '
+            "model is being served. The figures below describe the newest trained model, "
+            f"<code>{escape(str(model.get('model_id')))}</code>, which failed the gate.</p>"
+        )
+    if seg is not None and not data.serving_segmenter_is_gated:
+        parts.append(
+            '<p class="notice">No segmenter has passed its quality gate yet; the figures '
+            "describe the newest trained one.</p>"
+        )
+    cards = [
+        _card("Customers scored", count(data.customers_scored)),
+        _card("Scoring date (as_of_date)", day(data.latest_score_date)),
+    ]
+    if model is not None:
+        cards += [
+            _card(
+                "Propensity model",
+                f'<span class="id">{escape(str(model.get("model_id")))}</span>',
+                f"trained {stamp(model.get('trained_ts'))}",
+            ),
+            _card(
+                "Test ROC-AUC",
+                num(model.get("roc_auc")),
+                f"baselines: {num(model.get('logreg_roc_auc'))} / {num(model.get('rule_roc_auc'))}",
+            ),
+            _card("Test PR-AUC", num(model.get("pr_auc"))),
+            _card("Test F1", num(model.get("f1"))),
+            _card("Top-decile lift", f"{num(model.get('top_decile_lift'), 1)}x"),
+            _card("Quality gate", _gate_badge(model.get("passed_quality_gate"))),
+        ]
+    if seg is not None:
+        cards += [
+            _card(
+                "Segmenter",
+                f'<span class="id">{escape(str(seg.get("segment_model_id")))}</span>',
+                f"{escape(str(seg.get('algorithm') or 'kmeans'))}, "
+                f"trained {stamp(seg.get('trained_ts'))}",
+            ),
+            _card("Segments (k)", count(seg.get("k"))),
+            _card("Silhouette", num(seg.get("silhouette")), "separation, -1 to 1"),
+            _card("Stability", num(seg.get("stability_ari")), "same segments on resamples, 0-1"),
+            _card("Segmenter gate", _gate_badge(seg.get("passed_quality_gate"))),
+        ]
+    parts.append(f'<div class="cards">{"".join(cards)}</div>')
+
+    sentences = []
+    if data.customers_scored is not None:
+        sentences.append(
+            f"On {day(data.latest_score_date)}, {count(data.customers_scored)} customers "
+            "received a score: their estimated chance of placing at least one order in the "
+            "next 30 days."
+        )
+    if model is not None:
+        lift = model.get("top_decile_lift")
+        if not _missing(lift):
+            sentences.append(
+                f"On a month the model had never seen, the 10% of customers it scored highest "
+                f"bought at <b>{float(lift):.1f}x</b> the average rate."
+            )
+    if seg is not None:
+        sentences.append(
+            f"Customers are grouped into <b>{count(seg.get('k'))}</b> segments of similar "
+            "behaviour (see below)."
+        )
+    parts.append("".join(f"<p>{s}</p>" for s in sentences))
+    if model is None:
+        parts.append(
+            _missing_note("propensity_models")
+            if data.propensity_models is None
+            else _empty_note("No propensity model has been trained yet.")
+        )
+    if seg is None:
+        parts.append(
+            _missing_note("segment_models")
+            if data.segment_models is None
+            else _empty_note("No segmenter has been trained yet.")
+        )
+    return _section("headline", "Headline figures", "".join(parts))
+
+
+def _mart_missing(data: ReportData, table: str, df: pd.DataFrame | None) -> str | None:
+    if df is None:
+        return _missing_note(table)
+    if data.serving_propensity is None:
+        return _empty_note("There is no trained propensity model to describe yet.")
+    if df.empty:
+        return _empty_note(f"{table} has no rows for the serving model.")
+    return None
+
+
+def _quality(data: ReportData, page: Page) -> str:
+    model = data.serving_propensity or {}
+    note = _mart_missing(data, "propensity_curves", data.curves)
+    if note:
+        return _section("quality", "How well the model separates buyers", note)
+    curves = data.curves
+    roc_aucs = {
+        "lightgbm": model.get("roc_auc"),
+        "logistic_regression": model.get("logreg_roc_auc"),
+        "recency_frequency_rule": model.get("rule_roc_auc"),
+    }
+    pr_aucs = {
+        "lightgbm": model.get("pr_auc"),
+        "logistic_regression": model.get("logreg_pr_auc"),
+        "recency_frequency_rule": model.get("rule_pr_auc"),
+    }
+    for aucs, curve in ((roc_aucs, "roc"), (pr_aucs, "pr")):
+        for scorer in list(aucs):
+            if _missing(aucs[scorer]):
+                pts = curves[(curves["scorer"] == scorer) & (curves["curve"] == curve)]
+                aucs[scorer] = charts.curve_auc(pts)
+    roc = page.figure(
+        "roc",
+        charts.roc_pr_chart(curves, "roc", roc_aucs),
+        "ROC curves of LightGBM and the two baselines",
+    )
+    pr = page.figure(
+        "precision_recall",
+        charts.roc_pr_chart(curves, "pr", pr_aucs),
+        "Precision-recall curves of LightGBM and the two baselines",
+    )
+    text = []
+    auc = roc_aucs.get("lightgbm")
+    if not _missing(auc):
+        text.append(
+            f"Pick one customer who bought and one who did not: our model gives the buyer the "
+            f"higher score <b>{float(auc):.0%}</b> of the time (ROC-AUC {float(auc):.3f}). "
+            f"The simpler baselines reach {num(roc_aucs.get('logistic_regression'))} "
+            f"(logistic regression) and {num(roc_aucs.get('recency_frequency_rule'))} "
+            "(a rule on how recently and how often a customer ordered)."
+        )
+    precision, recall = model.get("precision"), model.get("recall")
+    if not _missing(precision) and not _missing(recall):
+        text.append(
+            f"At the cut-off the model uses to flag likely buyers, <b>{pct(precision)}</b> of "
+            f"the flagged customers did buy, and they included <b>{pct(recall)}</b> of all "
+            f"buyers (F1 {num(model.get('f1'))})."
+        )
+    rate = model.get("test_positive_rate")
+    if not _missing(rate):
+        text.append(
+            f"All curves are measured on the held-out test month "
+            f"({escape(str(model.get('test_as_of_date') or 'n/a'))}), when {pct(rate)} of "
+            "customers bought. Higher and further left/up is better."
+        )
+    figures = f'<div class="pair">{roc}{pr}</div>'
+    return _section(
+        "quality", "How well the model separates buyers", _chart(figures, text, wide=True)
+    )
+
+
+def _calibration(data: ReportData, page: Page) -> str:
+    title = "Can the probabilities be taken at face value?"
+    note = _mart_missing(data, "propensity_calibration", data.calibration)
+    if note:
+        return _section("calibration", title, note)
+    c = data.calibration.dropna(subset=["mean_predicted_probability", "observed_purchase_rate"])
+    fig = page.figure(
+        "calibration",
+        charts.calibration_chart(data.calibration),
+        "Predicted probability against observed purchase rate",
+    )
+    text = [
+        "Customers are grouped by their predicted chance of buying; each dot compares the "
+        "average prediction with the share who actually bought. Dots on the dashed line "
+        "mean the probabilities can be read literally."
+    ]
+    if not c.empty and c["customers"].sum() > 0:
+        gap = float(
+            np.average(
+                (c["mean_predicted_probability"] - c["observed_purchase_rate"]).abs(),
+                weights=c["customers"],
+            )
+        )
+        text.append(
+            f"On average a customer's predicted chance is <b>{gap * 100:.1f} percentage "
+            "points</b> away from what the matching group really did."
+        )
+    return _section("calibration", title, _chart(fig, text))
+
+
+def _gains(data: ReportData, page: Page) -> str:
+    title = "Who to contact first: gains and lift by decile"
+    note = _mart_missing(data, "propensity_gains", data.gains)
+    if note:
+        return _section("gains", title, note)
+    g = data.gains.sort_values("score_decile")
+    fig = page.figure(
+        "gains", charts.gains_chart(g), "Lift by score decile and cumulative gains curve"
+    )
+    text = []
+    first = g[g["score_decile"] == 1]
+    if not first.empty and not _missing(first["lift"].iloc[0]):
+        text.append(
+            f"The top 10% of customers by score buy at <b>{float(first['lift'].iloc[0]):.1f}x"
+            f"</b> the average rate ({pct(first['purchase_rate'].iloc[0])} of them bought, "
+            "on the test month)."
+        )
+    third = g[g["score_decile"] == 3]
+    if not third.empty and not _missing(third["cumulative_share_of_buyers"].iloc[0]):
+        text.append(
+            f"Contacting only the top 30% would reach <b>"
+            f"{pct(third['cumulative_share_of_buyers'].iloc[0])}</b> of all buyers; "
+            "picking customers at random would reach 30%."
+        )
+    last = g[g["score_decile"] == g["score_decile"].max()]
+    if not last.empty and not _missing(last["lift"].iloc[0]):
+        text.append(f"The bottom 10% buy at {float(last['lift'].iloc[0]):.2f}x the average rate.")
+    return _section("gains", title, _chart(fig, text, wide=True))
+
+
+def _drivers(data: ReportData, page: Page) -> str:
+    title = "What drives a purchase"
+    note = _mart_missing(data, "propensity_feature_importance", data.feature_importance)
+    if note:
+        return _section("drivers", title, note)
+    fi = data.feature_importance.dropna(subset=["mean_abs_shap"]).sort_values(
+        "mean_abs_shap", ascending=False
+    )
+    fig = page.figure(
+        "feature_importance",
+        charts.feature_importance_chart(data.feature_importance),
+        f"Top {TOP_FEATURES} features by mean absolute SHAP value",
+    )
+    names = [f"<b>{escape(charts.readable_feature(n))}</b>" for n in fi["feature_name"].head(3)]
+    text = []
+    if names:
+        listed = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
+        text.append(f"The customer facts that move the score the most are {listed}.")
+    text.append(
+        "A longer bar means the fact changes an individual customer's score more, on "
+        "average. It shows influence, not direction: each customer's own top three reasons "
+        "(raising or lowering the score) are stored with their score in "
+        "<code>propensity_scores</code>."
+    )
+    return _section("drivers", title, _chart(fig, text))
+
+
+def _segments(data: ReportData, page: Page) -> str:
+    title = "Customer segments"
+    p = data.segment_profiles
+    if p is None:
+        return _section("segments", title, _missing_note("segment_profiles"))
+    if p.empty:
+        return _section("segments", title, _empty_note("segment_profiles has no rows yet."))
+    p = p.sort_values("customers", ascending=False)
+    sizes = page.figure(
+        "segment_sizes", charts.segment_sizes_chart(p), "Number of customers per segment"
+    )
+    largest, smallest = p.iloc[0], p.iloc[-1]
+    size_text = [
+        f"On {day(p['as_of_date'].iloc[0]) if 'as_of_date' in p.columns else 'the latest date'}"
+        f", customers fall into <b>{len(p)}</b> segments. The largest, "
+        f"<b>{escape(str(largest['segment_name']))}</b>, holds {pct(largest['customer_share'])}"
+        f" of customers; the smallest, <b>{escape(str(smallest['segment_name']))}</b>, "
+        f"{pct(smallest['customer_share'], 1)}."
+    ]
+    heat = page.figure(
+        "segment_profiles",
+        charts.segment_heatmap_chart(p),
+        "Heat map of segment profiles relative to the average customer",
+    )
+    best = p.sort_values("mean_propensity", ascending=False).iloc[0]
+    heat_text = [
+        "Each cell compares a segment with the average customer: 2.00x is twice the average, "
+        "0.50x half of it. Red is above average, blue below.",
+        f"<b>{escape(str(best['segment_name']))}</b> has the highest average chance of buying "
+        f"in the next 30 days ({pct(best['mean_propensity'])}, "
+        f"{num(best.get('propensity_vs_base'), 1)}x the average).",
+    ]
+    cards = []
+    for row in p.to_dict("records"):
+        observed = row.get("observed_purchase_rate_30d")
+        meta = (
+            f"Mostly {escape(str(row.get('top_acquisition_channel') or 'n/a'))} acquisition, "
+            f"{escape(str(row.get('top_device_type') or 'n/a'))} device, "
+            f"{escape(str(row.get('top_region') or 'n/a'))} region. "
+            f"Predicted 30-day purchase chance {pct(row.get('mean_propensity'))}"
+        )
+        if not _missing(observed):
+            meta += (
+                f"; {pct(observed)} actually bought in the 30 days after "
+                f"{day(row.get('observed_purchase_rate_as_of_date'))}"
+            )
+        cards.append(
+            f'<div class="segment"><h4>{escape(str(row["segment_name"]))} '
+            f'<span class="missing">({count(row["customers"])} customers, '
+            f"{pct(row.get('customer_share'))})</span></h4>"
+            f"<div>{escape(str(row.get('segment_description') or ''))}</div>"
+            f'<div class="meta">{meta}.</div></div>'
+        )
+    body = (
+        _chart(sizes, size_text)
+        + "<h3>How the segments differ</h3>"
+        + _chart(heat, heat_text, wide=True)
+        + f'<div class="segments">{"".join(cards)}</div>'
+    )
+    return _section("segments", title, body)
+
+
+def _matrix(data: ReportData, page: Page) -> str:
+    title = "Segments by purchase chance"
+    m = data.segment_matrix
+    if m is None:
+        missing = [
+            t for t in ("customer_segments", "propensity_scores") if t in data.missing_tables
+        ]
+        return _section("matrix", title, "".join(_missing_note(t) for t in missing))
+    if m.empty:
+        return _section(
+            "matrix", title, _empty_note("No customer has both a segment and a score yet.")
+        )
+    fig = page.figure(
+        "segment_propensity_matrix",
+        charts.segment_matrix_chart(m),
+        "Customers per segment and propensity band",
+    )
+    table = charts.matrix_table(m)
+    bands = ", ".join(
+        f"{escape(name)} = deciles {deciles[0]}-{deciles[-1]}" for name, deciles in PROPENSITY_BANDS
+    )
+    text = [
+        f"Customers on {day(data.segment_matrix_date)} counted by segment and by how likely "
+        f"they are to buy in the next 30 days ({bands}). The percentage is the segment's "
+        "share in each band."
+    ]
+    high = PROPENSITY_BANDS[0][0]
+    if high in table.columns and table[high].sum() > 0:
+        share = table[high] / table.sum(axis=1)
+        most = table[high].idxmax()
+        richest = share.idxmax()
+        text.append(
+            f"<b>{escape(str(most))}</b> holds the most high-chance customers "
+            f"({count(table.loc[most, high])}); in <b>{escape(str(richest))}</b> the largest "
+            f"share of customers is in the high band ({pct(share[richest])})."
+        )
+        text.append(
+            "A campaign aimed at likely buyers would start with the high band of these "
+            "segments; the low band of a large segment is where a nudge may be needed most."
+        )
+    if data.segment_matrix_source == "campaign_targets":
+        text.append("Counts come from the <code>campaign_targets</code> table.")
+    return _section("matrix", title, _chart(fig, text))
+
+
+def _migration(data: ReportData, page: Page) -> str:
+    title = "Segment migration"
+    mg = data.segment_migration
+    if mg is None:
+        return _section("migration", title, _missing_note("segment_migration"))
+    if mg.empty:
+        return _section(
+            "migration",
+            title,
+            _empty_note(
+                "Only one assignment date so far, so there is no movement between segments "
+                "to show yet. It appears after the next daily run."
+            ),
+        )
+    fig = page.figure(
+        "segment_migration", charts.migration_chart(mg), "Customers moving between segments"
+    )
+    total = mg["customers"].sum()
+    stayed = mg.loc[mg["is_same_segment"].fillna(False).astype(bool), "customers"].sum()
+    text = [
+        f"Between {day(mg['from_date'].iloc[0])} and {day(mg['to_date'].iloc[0])}, "
+        f"<b>{pct(stayed / total if total else np.nan)}</b> of customers stayed in the same "
+        "segment. Rows are the old segment, columns the new one; the diagonal is no move."
+    ]
+    moves = mg[~mg["is_same_segment"].fillna(False).astype(bool)]
+    if not moves.empty and moves["customers"].max() > 0:
+        top = moves.sort_values("customers", ascending=False).iloc[0]
+        text.append(
+            f"The biggest move was {count(top['customers'])} customers from "
+            f"<b>{escape(str(top['from_segment_name']))}</b> to "
+            f"<b>{escape(str(top['to_segment_name']))}</b>."
+        )
+    return _section("migration", title, _chart(fig, text))
+
+
+def _registry_table(df: pd.DataFrame, columns, serving_id: str | None, id_col: str) -> str:
+    head = "".join(f'<th class="{cls}">{escape(label)}</th>' for label, _, cls, _ in columns)
+    rows = []
+    ordered = df.sort_values(["trained_ts", id_col], ascending=False, na_position="last")
+    for row in ordered.head(20).to_dict("records"):
+        cells = []
+        for _, col, cls, fmt in columns:
+            if col == "__serving__":
+                value = "serving" if row.get(id_col) == serving_id else ""
+            else:
+                value = fmt(row.get(col))
+            cells.append(f'<td class="{cls}">{value}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _text(value) -> str:
+    return "n/a" if _missing(value) else escape(str(value))
+
+
+def _registry(data: ReportData, page: Page) -> str:
+    title = "Model history"
+    pm, sm = data.propensity_models, data.segment_models
+    fig = page.figure(
+        "model_history",
+        charts.model_history_chart(pm, sm),
+        "Model quality metrics over training time with gate thresholds",
+    )
+    text = [
+        "Each retrain is checked against fixed quality gates (dashed lines). A model is "
+        "used for scoring only if it clears every gate; otherwise the previous passing "
+        "model stays in service."
+    ]
+    if any(
+        df is not None
+        and "passed_quality_gate" in df.columns
+        and (~df["passed_quality_gate"].fillna(False).astype(bool)).any()
+        for df in (pm, sm)
+    ):
+        text[0] += " Red crosses mark models that failed."
+    prop_gate = gate(data.serving_propensity)
+    thresholds = [
+        f"{label} at least {gate_threshold(prop_gate, key):.2f}"
+        for key, label in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("f1", "F1"))
+        if gate_threshold(prop_gate, key) is not None
+    ]
+    if thresholds:
+        text.append(
+            "Propensity gate: " + ", ".join(thresholds) + ", and better than both baselines."
+        )
+    seg_gate = gate(data.serving_segmenter)
+    seg_thresholds = [
+        f"{label} at least {gate_threshold(seg_gate, key):.2f}"
+        for key, label in (
+            ("silhouette", "silhouette"),
+            ("stability", "stability"),
+            ("segment_share", "smallest segment share"),
+        )
+        if gate_threshold(seg_gate, key) is not None
+    ]
+    if seg_thresholds:
+        text.append("Segmenter gate: " + ", ".join(seg_thresholds) + ".")
+    body = _chart(fig, text) if fig else ""
+
+    if pm is None:
+        body += "<h3>Propensity models</h3>" + _missing_note("propensity_models")
+    elif pm.empty:
+        body += "<h3>Propensity models</h3>" + _empty_note("No propensity model trained yet.")
+    else:
+        serving = (
+            data.serving_propensity.get("model_id") if data.serving_propensity_is_gated else None
+        )
+        body += "<h3>Propensity models</h3>" + _registry_table(
+            pm,
+            (
+                ("model", "model_id", "", _text),
+                ("trained", "trained_ts", "", stamp),
+                ("test month from", "test_as_of_date", "", day),
+                ("ROC-AUC", "roc_auc", "num", num),
+                ("PR-AUC", "pr_auc", "num", num),
+                ("F1", "f1", "num", num),
+                ("top-decile lift", "top_decile_lift", "num", lambda v: num(v, 2)),
+                ("logreg ROC-AUC", "logreg_roc_auc", "num", num),
+                ("rule ROC-AUC", "rule_roc_auc", "num", num),
+                ("gate", "passed_quality_gate", "", _gate_badge),
+                ("", "__serving__", "", str),
+            ),
+            serving,
+            "model_id",
+        )
+    if sm is None:
+        body += "<h3>Segmenters</h3>" + _missing_note("segment_models")
+    elif sm.empty:
+        body += "<h3>Segmenters</h3>" + _empty_note("No segmenter trained yet.")
+    else:
+        serving = (
+            data.serving_segmenter.get("segment_model_id")
+            if data.serving_segmenter_is_gated
+            else None
+        )
+        body += "<h3>Segmenters</h3>" + _registry_table(
+            sm,
+            (
+                ("segmenter", "segment_model_id", "", _text),
+                ("trained", "trained_ts", "", stamp),
+                ("k", "k", "num", count),
+                ("silhouette", "silhouette", "num", num),
+                ("stability", "stability_ari", "num", num),
+                ("smallest segment", "smallest_segment_share", "num", lambda v: pct(v, 1)),
+                ("gate", "passed_quality_gate", "", _gate_badge),
+                ("", "__serving__", "", str),
+            ),
+            serving,
+            "segment_model_id",
+        )
+    return _section("history", title, body)
+
+
+NAV = (
+    ("headline", "Headline"),
+    ("quality", "Model quality"),
+    ("calibration", "Calibration"),
+    ("gains", "Gains and lift"),
+    ("drivers", "Purchase drivers"),
+    ("segments", "Segments"),
+    ("matrix", "Segments x propensity"),
+    ("migration", "Migration"),
+    ("history", "Model history"),
+)
+
+
+def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> str:
+    """The full HTML page for ``data``."""
+    generated_at = generated_at or dt.datetime.now(dt.UTC)
+    page = Page()
+    sections = [
+        _headline(data),
+        _quality(data, page),
+        _calibration(data, page),
+        _gains(data, page),
+        _drivers(data, page),
+        _segments(data, page),
+        _matrix(data, page),
+        _migration(data, page),
+        _registry(data, page),
+    ]
+    nav = "".join(f'<a href="#{anchor}">{escape(label)}</a>' for anchor, label in NAV)
+    subtitle = (
+        f"Warehouse <code>{escape(data.warehouse_path.name)}</code> &middot; scoring date "
+        f"{day(data.latest_score_date)} &middot; generated "
+        f"{generated_at.strftime('%Y-%m-%d %H:%M UTC')}"
+    )
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Segment and predict: run report</title>"
+        f"<style>{CSS}</style></head>"
+        f'<body data-charts-total="{len(page.charts)}" data-charts-loaded="0">'
+        '<header><div class="inner"><h1>Segment and predict: run report</h1>'
+        f"<p>{subtitle}</p></div></header>"
+        f"<main><nav>{nav}</nav>{''.join(sections)}"
+        "<footer>Generated by <code>segment-and-predict report</code> from the dbt "
+        "warehouse. Self-contained: opens without a network connection.</footer></main>"
+        f"<script>{SCRIPT}</script></body></html>\n"
+    )

@@ -1,0 +1,81 @@
+"""Smoke test of scripts/benchmark.py on a tiny data set (timings are not asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_script", REPO_ROOT / "scripts" / "benchmark.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+benchmark = _load_benchmark()
+
+
+def test_peak_memory_is_that_of_the_stage_tree_alone(tmp_path):
+    # a child holding ~64 MiB that starts a grandchild holding ~160 MiB: the
+    # peak is the grandchild's, whichever way it is measured
+    code = (
+        "import subprocess, sys; x = bytearray(64 << 20); "
+        "subprocess.run([sys.executable, '-c', 'y = bytearray(160 << 20)'], check=True)"
+    )
+    methods = ["wrapper"] + (["gnu-time"] if benchmark.gnu_time_available() else [])
+    for method in methods:
+        log = tmp_path / f"{method}.log"
+        m = benchmark.measure([sys.executable, "-c", code], log, method=method)
+        assert m.returncode == 0
+        assert 160 <= m.peak_rss_mib < 400, (method, m)
+
+
+@pytest.mark.integration
+def test_benchmark_writes_the_expected_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    work = tmp_path / "work"
+    code = benchmark.main(
+        ["--customers", "1500", "--runs", "1", "--workdir", str(work), "--out", str(out)]
+    )
+    assert code == 0
+    result = json.loads(out.read_text())
+
+    assert {"schema_version", "created_at", "config", "machine", "data", "stages", "dbt"} <= set(
+        result
+    )
+    assert result["config"]["customers"] == 1500
+    assert result["config"]["runs"] == 1
+    assert {"cpu_count", "total_memory_mib", "python", "versions"} <= set(result["machine"])
+    assert {"duckdb", "lightgbm", "dbt-core"} <= set(result["machine"]["versions"])
+    assert result["data"]["raw"]["rows"]["customers"] == 1500
+
+    for stage, runs in {"generate": 1, "build": 1, "daily": 1}.items():
+        summary = result["stages"][stage]
+        assert len(summary["runs"]) == runs
+        for key in ("wall_s", "peak_rss_mib"):
+            assert set(summary[key]) == {"median", "min", "max"}
+            assert summary[key]["median"] > 0
+
+    build_nodes = result["dbt"]["build"]["nodes"]
+    daily_nodes = result["dbt"]["daily"]["nodes"]
+    assert build_nodes and daily_nodes
+    assert {"resource_type", "status", "execution_time"} <= set(next(iter(build_nodes.values())))
+    assert set(next(iter(daily_nodes.values()))["execution_time"]) == {"median", "min", "max"}
+    # the daily build does not retrain: training nodes run in the full build only
+    training = {uid for uid in build_nodes if uid.endswith(".propensity_models")}
+    assert training and not training & set(daily_nodes)
+
+    printed = capsys.readouterr().out
+    assert "daily (no retraining)" in printed and "slowest dbt nodes" in printed
+    # the work folder was created by the run and is removed without --keep
+    assert not work.exists()

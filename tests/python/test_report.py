@@ -1,0 +1,289 @@
+"""The HTML report: built from a small hand-made warehouse, checked as a file and in Chromium.
+
+The fixture writes the tables the report reads with plain SQL (a handful of
+plausible rows each), so these tests need no dbt build and run in seconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pytest
+from PIL import Image
+
+from segment_and_predict.cli import main
+from segment_and_predict.report import CHART_NAMES, write_report
+
+CHROMIUM = Path("/usr/bin/chromium")
+OLD_MODEL = "prop_20261001T060000Z_aaaa1111"
+NEW_FAILED_MODEL = "prop_20261101T060000Z_bbbb2222"
+SEGMENTER = "seg_20261101T060000Z_cccc3333"
+
+REGISTRIES_SQL = f"""
+create table propensity_models as select * from (values
+  ('{OLD_MODEL}', timestamptz '2026-10-01 06:00:00+00', '2026-09-01', 0.27, 0.36,
+   0.86, 0.71, 0.66, 0.63, 0.69, 3.1, 0.84, 0.66, 0.80, 0.58, true,
+   '{{"roc_auc": 0.82, "pr_auc": 0.45, "f1": 0.55}}'),
+  ('{NEW_FAILED_MODEL}', timestamptz '2026-11-01 06:00:00+00', '2026-10-02', 0.28, 0.37,
+   0.79, 0.41, 0.50, 0.48, 0.52, 2.2, 0.83, 0.60, 0.80, 0.57, false,
+   '{{"roc_auc": 0.82, "pr_auc": 0.45, "f1": 0.55}}')
+) t(model_id, trained_at, test_as_of_date, test_positive_rate, threshold,
+    roc_auc, pr_auc, f1, "precision", recall, top_decile_lift, logreg_roc_auc, logreg_pr_auc,
+    rule_roc_auc, rule_pr_auc, passed_quality_gate, gate_json);
+
+create table segment_models as select * from (values
+  ('seg_20261001T060000Z_dddd4444', '2026-10-01T06:00:00Z', 'kmeans', 4, 0.31, 0.86, 0.12, true,
+   '{{"min_silhouette": 0.2, "min_stability": 0.75, "min_segment_share": 0.03}}'),
+  ('{SEGMENTER}', '2026-11-01T06:00:00Z', 'kmeans', 4, 0.33, 0.90, 0.10, true,
+   '{{"min_silhouette": 0.2, "min_stability": 0.75, "min_segment_share": 0.03}}')
+) t(segment_model_id, trained_at, algorithm, k, silhouette, stability_ari,
+    smallest_segment_share, passed_quality_gate, gate_json);
+"""
+
+MARTS_SQL = f"""
+create table propensity_curves as
+with scorers(scorer, power) as (
+  values ('lightgbm', 0.25), ('logistic_regression', 0.35), ('recency_frequency_rule', 0.5)
+), grid as (select i / 20.0 as t from range(0, 21) r(i)),
+models(model_id) as (values ('{OLD_MODEL}'), ('{NEW_FAILED_MODEL}'))
+select model_id, scorer, 'roc' as curve, t as x, power(t, power) as y, 1 - t as threshold
+from models, scorers, grid
+union all
+select model_id, scorer, 'pr', t, 0.27 + 0.7 * (1 - power(t, 1 / power)) * (1 - t / 3), 1 - t
+from models, scorers, grid;
+
+create table propensity_calibration as
+select model_id, i as probability_bin, (i - 1) / 10.0 as bin_lower, i / 10.0 as bin_upper,
+       (i - 0.5) / 10.0 as mean_predicted_probability,
+       least(1.0, (i - 0.5) / 10.0 * 1.05) as observed_purchase_rate,
+       (400 / i)::bigint as customers, date '2026-09-01' as test_as_of_date
+from range(1, 11) r(i), (values ('{OLD_MODEL}')) m(model_id);
+
+create table propensity_gains as
+with d as (
+  select i as score_decile, 100 as customers,
+         greatest(1, round(100 * 0.27 * (3.1 - 0.32 * (i - 1))))::bigint as buyers
+  from range(1, 11) r(i)
+)
+select '{OLD_MODEL}' as model_id, score_decile, customers, buyers,
+       buyers / customers as purchase_rate,
+       sum(buyers) over (order by score_decile) / sum(buyers) over () as cumulative_share_of_buyers,
+       (buyers / customers) / (sum(buyers) over () / sum(customers) over ()) as lift,
+       (sum(buyers) over (order by score_decile) / sum(customers) over (order by score_decile))
+         / (sum(buyers) over () / sum(customers) over ()) as cumulative_lift,
+       0.9 - score_decile / 11 as min_propensity, 1.0 - score_decile / 11 as max_propensity,
+       date '2026-09-01' as test_as_of_date
+from d;
+
+create table propensity_feature_importance as
+select '{OLD_MODEL}' as model_id, feature_name, row_number() over () as importance_rank,
+       gain as total_gain, gain / sum(gain) over () as gain_share, 10 as splits,
+       gain / 1000 as mean_abs_shap
+from (values ('sessions_30d', 900.0), ('days_since_last_order', 500.0), ('tenure_days', 300.0),
+             ('orders_90d', 250.0), ('orders_365d', 200.0), ('total_spend_365d', 150.0),
+             ('email_open_rate_90d', 100.0), ('cart_add_rate_30d', 80.0),
+             ('discount_usage_rate_365d', 60.0), ('sessions_7d', 55.0),
+             ('product_views_30d', 50.0), ('spend_30d', 40.0), ('returns_90d', 30.0),
+             ('tickets_90d', 20.0), ('last_csat_score', 15.0), ('region', 10.0),
+             ('age_band', 5.0)) f(feature_name, gain);
+
+create table segment_profiles as
+select '{SEGMENTER}' as segment_model_id, segment_id, segment_name, segment_description,
+       'organic' as top_acquisition_channel, 'mobile' as top_device_type,
+       'west' as top_region, customers, customers / 40 as customer_share,
+       orders as avg_orders_365d, orders / 5.0 as orders_365d_vs_base,
+       spend as avg_spend_365d, spend / 400.0 as spend_365d_vs_base,
+       days as median_days_since_last_order, sessions as avg_sessions_30d,
+       sessions / 3.0 as sessions_30d_vs_base, open_rate as avg_email_open_rate_90d,
+       discount as avg_discount_usage_rate_365d, prop as mean_propensity,
+       prop / 0.27 as propensity_vs_base, prop * 1.05 as observed_purchase_rate_30d,
+       date '2026-10-02' as observed_purchase_rate_as_of_date,
+       timestamp '2026-11-01' as as_of_date
+from (values
+  (1, 'Regular shoppers', 'Regular shoppers: order 2.0x as often as the average buyer.',
+   10, 11.0, 900.0, 20.0, 7.0, 0.3, 0.2, 0.60),
+  (2, 'Dormant customers', 'Dormant customers: 100% have not ordered in the past year.',
+   14, 0.0, 0.0, null, 0.5, 0.1, null, 0.05),
+  (3, 'Discount-driven shoppers', 'Discount-driven shoppers: use a discount on 92% of orders.',
+   6, 4.0, 150.0, 60.0, 1.5, 0.15, 0.9, 0.20),
+  (4, 'Mainstream <shoppers> & co', 'Mainstream shoppers: visit 69% less often.',
+   10, 4.5, 350.0, 120.0, 1.2, 0.12, 0.15, 0.18)
+) s(segment_id, segment_name, segment_description, customers, orders, spend, days, sessions,
+    open_rate, discount, prop);
+
+create table customer_segments as
+select (i + 1)::varchar as customer_id, d as as_of_date, (i % 4) + 1 as segment_id,
+       case (i % 4) when 0 then 'Regular shoppers' when 1 then 'Dormant customers'
+            when 2 then 'Discount-driven shoppers' else 'Mainstream <shoppers> & co' end
+         as segment_name,
+       0.5 as distance_to_centroid, '{SEGMENTER}' as segment_model_id
+from range(0, 40) r(i), (values (timestamp '2026-10-31'), (timestamp '2026-11-01')) t(d);
+
+create table propensity_scores as
+select customer_id, as_of_date, 1 - (customer_id::int - 1) / 40.0 as propensity,
+       100 - (customer_id::int - 1) * 2.5 as propensity_percentile,
+       ((customer_id::int - 1) // 4) + 1 as propensity_decile,
+       customer_id::int <= 10 as is_predicted_buyer,
+       'sessions_30d = 4 raises the score' as reason_1, null as reason_2, null as reason_3,
+       '{OLD_MODEL}' as model_id
+from customer_segments;
+
+create table segment_migration as
+select f.segment_id as from_segment_id, f.segment_name as from_segment_name,
+       t.segment_id as to_segment_id, t.segment_name as to_segment_name,
+       count(*) as customers, f.segment_id = t.segment_id as is_same_segment,
+       timestamp '2026-10-31' as from_date, timestamp '2026-11-01' as to_date
+from customer_segments f
+join customer_segments t
+  on t.customer_id = f.customer_id and t.as_of_date = timestamp '2026-11-01'
+where f.as_of_date = timestamp '2026-10-31'
+group by all;
+"""
+
+
+def make_warehouse(path: Path, *, marts: bool = True, migration: bool = True) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute(REGISTRIES_SQL)
+        if marts:
+            con.execute(MARTS_SQL)
+            if not migration:
+                con.execute("delete from segment_migration")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    warehouse = make_warehouse(folder / "wh.duckdb")
+    return write_report(warehouse, folder / "out" / "report.html")
+
+
+def chart_images(html: str) -> dict[str, bytes]:
+    found = re.findall(
+        r'<img data-chart="([^"]+)"[^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html
+    )
+    return {name: base64.b64decode(data, validate=True) for name, data in found}
+
+
+def test_report_is_self_contained_with_every_chart(report):
+    assert report.exists()
+    html = report.read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"<script[^>]*\bsrc=", html, re.IGNORECASE)
+    assert not re.search(r"<link\b", html, re.IGNORECASE)
+    assert not re.search(r"url\(", html, re.IGNORECASE)
+    assert not re.search(r"@import", html, re.IGNORECASE)
+
+    images = chart_images(html)
+    assert sorted(images) == sorted(CHART_NAMES)
+    for name in CHART_NAMES:
+        assert f'data-chart="{name}"' in html
+        image = Image.open(io.BytesIO(images[name]))
+        image.load()
+        assert image.format == "PNG"
+        assert 300 < image.width < 1400 and 150 < image.height < 1400, (name, image.size)
+    assert f'data-charts-total="{len(CHART_NAMES)}"' in html
+
+
+def test_report_describes_the_serving_models_and_escapes_names(report):
+    html = report.read_text(encoding="utf-8")
+    headline = html.split('id="headline"')[1].split("</section>")[0]
+    # The newest propensity model failed its gate: the older passing one is served.
+    assert OLD_MODEL in headline and NEW_FAILED_MODEL not in headline
+    assert SEGMENTER in headline
+    assert "3.1x" in headline and "0.860" in headline
+    history = html.split('id="history"')[1]
+    assert NEW_FAILED_MODEL in history and 'class="bad">failed' in history
+    assert "The top 10% of customers by score buy at" in html
+    # Segment names from the warehouse are HTML-escaped.
+    assert "Mainstream &lt;shoppers&gt; &amp; co" in html
+    assert "<shoppers>" not in html
+
+
+def test_missing_marts_and_empty_migration_are_explained(tmp_path):
+    bare = write_report(make_warehouse(tmp_path / "bare.duckdb", marts=False), tmp_path / "a.html")
+    html = bare.read_text(encoding="utf-8")
+    for table in ("propensity_curves", "segment_profiles", "segment_migration"):
+        assert f"<code>{table}</code> is not in this warehouse" in html
+    assert 'data-chart="model_history"' in html
+
+    one_date = write_report(
+        make_warehouse(tmp_path / "one.duckdb", migration=False), tmp_path / "b.html"
+    )
+    html = one_date.read_text(encoding="utf-8")
+    assert "Only one assignment date so far" in html
+    assert 'data-chart="segment_migration"' not in html
+
+
+def test_campaign_targets_is_used_when_present(tmp_path):
+    warehouse = make_warehouse(tmp_path / "ct.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table campaign_targets as select * from (values "
+            "('Regular shoppers', 'High (top 20%)', 777)) t(segment_name, propensity_band, "
+            "customers)"
+        )
+    html = write_report(warehouse, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<code>campaign_targets</code>" in html
+
+
+def test_cli_report_prints_the_written_path(tmp_path, capsys, monkeypatch):
+    warehouse = make_warehouse(tmp_path / "cli.duckdb")
+    monkeypatch.setenv("SAP_DUCKDB_PATH", str(warehouse))
+    out = tmp_path / "reports" / "x.html"
+    assert main(["report", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert out.exists()
+    assert main(["report", "--warehouse", str(tmp_path / "nope.duckdb")]) == 2
+
+
+def _chromium(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    profile = tmp_path / f"profile{len(list(tmp_path.glob('profile*')))}"
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason="Chromium is not installed (/usr/bin/chromium; apt-get install chromium); "
+    "required when CI is set",
+)
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    assert CHROMIUM.exists(), "CI is set but /usr/bin/chromium is missing"
+    url = report.resolve().as_uri()
+    screenshot = tmp_path / "report.png"
+    shot = _chromium(
+        f"--screenshot={screenshot}", "--window-size=1280,4000", url, tmp_path=tmp_path
+    )
+    assert screenshot.exists(), shot.stderr[-2000:]
+    with Image.open(screenshot) as image:
+        assert image.size == (1280, 4000)
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+        assert colours is None or len(colours) > 500, "the screenshot looks blank"
+
+    dom = _chromium("--dump-dom", url, tmp_path=tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", dom.stdout)
+    assert body, dom.stdout[:2000]
+    loaded = re.search(r'data-charts-loaded="(\d+)"', body.group(0))
+    assert loaded and int(loaded.group(1)) == len(CHART_NAMES), body.group(0)
+    for name in CHART_NAMES:
+        assert f'data-chart="{name}"' in dom.stdout
