@@ -56,3 +56,9 @@ def registry_row_frame(row: dict) -> pd.DataFrame:
             frame[column] = pd.Series([None], dtype="string")
     frame["trained_at"] = pd.to_datetime(frame["trained_at"], utc=True)
     return frame
+
+
+def with_date_column(frame: pd.DataFrame, column: str = "as_of_date") -> pd.DataFrame:
+    """Make ``column`` hold dates, so it lands as DATE (not TIMESTAMP) like customer_features."""
+    frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame

@@ -6,7 +6,7 @@ next. History is kept by as_of_date; rerunning a day replaces that day only.
 """
 
 from segment_and_predict.segmentation import assign_segments
-from segment_and_predict.serving import newest_passing_model, scoring_snapshot
+from segment_and_predict.serving import newest_passing_model, scoring_snapshot, with_date_column
 
 
 def model(dbt, session):
@@ -20,4 +20,4 @@ def model(dbt, session):
         kind="segment",
     )
     features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
-    return assign_segments(features, model_json)
+    return with_date_column(assign_segments(features, model_json))

@@ -6,7 +6,7 @@ that day's rows only.
 """
 
 from segment_and_predict.propensity import PropensityModel, score_customers
-from segment_and_predict.serving import newest_passing_model, scoring_snapshot
+from segment_and_predict.serving import newest_passing_model, scoring_snapshot, with_date_column
 
 
 def model(dbt, session):
@@ -25,6 +25,7 @@ def model(dbt, session):
         raise ValueError(
             f"The var propensity_reason_method must be 'shap' or 'path'; got {reason_method!r}"
         )
-    return score_customers(
+    scores = score_customers(
         features, PropensityModel.from_json(model_json), model_id, reason_method=reason_method
     )
+    return with_date_column(scores)

@@ -11,7 +11,7 @@ import json
 import pandas as pd
 
 from segment_and_predict.segmentation import assign_segments, train_segmenter
-from segment_and_predict.serving import registry_row_frame
+from segment_and_predict.serving import registry_row_frame, with_date_column
 
 
 def model(dbt, session):
@@ -61,4 +61,4 @@ def model(dbt, session):
         pd.Timestamp(latest_labelled_date).date().isoformat() if len(labelled) else None
     )
     row["observed_purchase_rates_json"] = json.dumps(outcomes)
-    return registry_row_frame(row)
+    return with_date_column(registry_row_frame(row))

@@ -189,3 +189,30 @@ def test_unchanged_customers_keep_their_segment_from_day_to_day(two_days):
     assert (segments[unchanged, 0] == segments[unchanged, 1]).all()
     # and overall, segments barely move in a day
     assert (segments[:, 0] == segments[:, 1]).mean() > 0.9
+
+
+# ------------------------------------------------------------- campaigns
+
+
+def test_activation_list_covers_every_scored_customer_exactly_once(built_warehouse):
+    check = read_table(
+        built_warehouse,
+        """
+        with latest as (
+            select * from propensity_scores
+            where as_of_date = (select max(as_of_date) from propensity_scores)
+        )
+        select
+            (select count(*) from latest) as scored,
+            (select count(*) from campaign_target_customers) as listed,
+            (select count(distinct customer_id) from campaign_target_customers) as distinct_listed,
+            (select count(*) from latest anti join campaign_target_customers using (customer_id))
+                as missing,
+            (select count(*) from campaign_target_customers where recommended_action is null)
+                as without_action,
+            (select sum(customers) from campaign_targets) as in_matrix
+        """,
+    ).iloc[0]
+    assert check["scored"] == SMALL_CUSTOMERS
+    assert check["listed"] == check["distinct_listed"] == check["scored"] == check["in_matrix"]
+    assert check["missing"] == 0 and check["without_action"] == 0

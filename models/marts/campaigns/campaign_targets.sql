@@ -1,0 +1,42 @@
+-- The segment x propensity-band matrix of the latest date: how many
+-- customers, how many buyers to expect from the scores, the observed purchase
+-- rate where the 30-day labels already exist, and the playbook's action.
+with
+
+campaign_target_customers as (
+    select * from {{ ref('campaign_target_customers') }}
+),
+
+customer_features as (
+    select * from {{ ref('customer_features') }}
+),
+
+with_labels as (
+    select
+        campaign_target_customers.*,
+        customer_features.purchased_next_30d
+    from campaign_target_customers
+    left join customer_features
+        on
+            campaign_target_customers.customer_id = customer_features.customer_id
+            and campaign_target_customers.as_of_date = customer_features.as_of_date
+),
+
+final as (
+    select
+        segment_id,
+        segment_name,
+        propensity_band,
+        any_value(recommended_action) as recommended_action,
+        any_value(offer) as offer,
+        count(*) as customers,
+        sum(propensity) as expected_buyers,
+        avg(propensity) as mean_propensity,
+        -- null until the 30 days after as_of_date are in the data
+        avg(cast(purchased_next_30d as integer)) as observed_purchase_rate,
+        any_value(as_of_date) as as_of_date
+    from with_labels
+    group by segment_id, segment_name, propensity_band
+)
+
+select * from final
