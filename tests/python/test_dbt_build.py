@@ -53,3 +53,47 @@ def test_missing_data_stays_null_where_unknown(built_warehouse):
     assert 0.02 < rates["age_band_null"] < 0.12
     assert rates["recency_null_without_orders"] == 1.0
     assert rates["min_orders_30d"] == 0
+
+
+def test_docs_generate_describes_every_public_column_and_reaches_the_exposures(built_warehouse):
+    import json
+
+    from conftest import assert_dbt_ok
+
+    from segment_and_predict.jobs import run_dbt
+
+    assert_dbt_ok(run_dbt(["docs", "generate"], built_warehouse, capture=True))
+    target = built_warehouse.project_dir / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    public = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["schema"] == "main"
+    }
+    assert {
+        "customer_features",
+        "propensity_scores",
+        "customer_segments",
+        "segment_profiles",
+        "campaign_targets",
+        "propensity_models",
+        "segment_models",
+    } <= {n["name"] for n in public.values()}
+    for uid, node in public.items():
+        assert node["description"], node["name"]
+        for column in catalog["nodes"][uid]["columns"]:
+            assert node["columns"].get(column, {}).get("description"), (node["name"], column)
+    # lineage runs from the raw sources to the exposures
+    parents = manifest["parent_map"]
+
+    def ancestors(uid, seen=None):
+        seen = set() if seen is None else seen
+        for parent in parents.get(uid, []):
+            if parent not in seen:
+                seen.add(parent)
+                ancestors(parent, seen)
+        return seen
+
+    for exposure in manifest["exposures"]:
+        assert any(a.startswith("source.segment_and_predict.raw.") for a in ancestors(exposure))
