@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .dbt_docs import write_run_figures_doc
 from .html import CHART_NAMES, render_report
 from .queries import ReportData, default_warehouse_path, load_report_data
 
@@ -35,4 +36,6 @@ def write_report(
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(data), encoding="utf-8")
+    # the same figures for dbt docs (reports/dbt_docs is one of the project's docs paths)
+    write_run_figures_doc(data, out.parent / "dbt_docs")
     return out

@@ -287,3 +287,14 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     assert loaded and int(loaded.group(1)) == len(CHART_NAMES), body.group(0)
     for name in CHART_NAMES:
         assert f'data-chart="{name}"' in dom.stdout
+
+
+def test_run_figures_are_written_as_the_project_doc_block_for_dbt_docs(report):
+    doc = (report.parent / "dbt_docs" / "run_figures.md").read_text()
+    assert doc.startswith("{% docs __segment_and_predict__ %}")
+    assert doc.rstrip().endswith("{% enddocs %}")
+    assert "| LightGBM |" in doc and "(baseline)" in doc
+    assert "silhouette" in doc and "| segment | share |" in doc
+    # data cannot break the Jinja of the doc block
+    body = doc.split("\n", 1)[1].rsplit("{% enddocs %}", 1)[0]
+    assert "{" not in body and "}" not in body
