@@ -41,3 +41,21 @@
     {%- set first_of_next = modules.datetime.date(year + (month // 12), month % 12 + 1, 1) -%}
     {{ return((first_of_next - modules.datetime.timedelta(days=1)).day) }}
 {% endmacro %}
+
+
+{#
+  True when this run builds a model tagged "training". Only then are the
+  training snapshots computed; the daily job (--exclude tag:training) needs the
+  scoring snapshot alone.
+#}
+{% macro run_includes_training() %}
+    {%- if not execute -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if 'training' in node.tags and node.unique_id in selected_resources -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{% endmacro %}

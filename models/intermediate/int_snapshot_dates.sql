@@ -1,10 +1,12 @@
 {#
-  The as_of dates features are built for: the scoring date, and training
-  snapshots every snapshot_interval_days back from the latest date whose label
-  window is fully observed. One row per date; a date can be both.
+  The as_of dates features are built for: the scoring date, and, in a run that
+  trains (a model tagged "training" is selected), training snapshots every
+  snapshot_interval_days back from the latest date whose label window is fully
+  observed. One row per date; a date can be both.
 #}
 {%- set scoring_literal = scoring_as_of_date_literal() -%}
 {%- set snapshot_count = positive_int_var('training_snapshot_count', 120) -%}
+{%- set snapshot_count = snapshot_count if run_includes_training() else 0 -%}
 {%- set interval_days = positive_int_var('snapshot_interval_days', 366) -%}
 {%- set label_days = positive_int_var('label_window_days', 366) -%}
 

@@ -1,6 +1,14 @@
 -- Point-in-time features per customer and as_of date, and the label where its
 -- window is observed. Every feature uses only events strictly before
 -- as_of_date; only int_purchase_labels looks at or after it.
+-- Incremental by as_of_date: a run replaces the dates it computes (today's
+-- scoring date; the training snapshots when it trains) and keeps the others.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='as_of_date',
+    on_schema_change='fail',
+) }}
 {%- set has_sessions = raw_table_has_rows('sessions') %}
 {%- set has_returns = raw_table_has_rows('returns') %}
 {%- set has_tickets = raw_table_has_rows('support_tickets') %}
