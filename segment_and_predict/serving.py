@@ -62,3 +62,13 @@ def with_date_column(frame: pd.DataFrame, column: str = "as_of_date") -> pd.Data
     """Make ``column`` hold dates, so it lands as DATE (not TIMESTAMP) like customer_features."""
     frame[column] = pd.to_datetime(frame[column]).dt.date
     return frame
+
+
+def in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by (as_of_date, customer_id).
+
+    DuckDB returns rows in no fixed order (the profile turns insertion order
+    off for speed), and seeded sampling picks rows by position, so training
+    inputs are put in key order to make a retrain a function of the data alone.
+    """
+    return frame.sort_values(["as_of_date", "customer_id"], kind="stable").reset_index(drop=True)

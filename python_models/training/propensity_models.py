@@ -7,7 +7,7 @@ text, its test metrics, both baselines' metrics, and whether it passed the gate.
 """
 
 from segment_and_predict.propensity import train_propensity_model
-from segment_and_predict.serving import registry_row_frame
+from segment_and_predict.serving import in_key_order, registry_row_frame
 
 
 def model(dbt, session):
@@ -16,7 +16,7 @@ def model(dbt, session):
     features = dbt.ref("customer_features")
 
     training_dates = snapshot_dates.filter("is_training_snapshot and is_label_observed")
-    labelled = features.join(training_dates.select("as_of_date"), "as_of_date").df()
+    labelled = in_key_order(features.join(training_dates.select("as_of_date"), "as_of_date").df())
 
     gate = {
         "roc_auc": float(dbt.config.get("gate_min_roc_auc")),

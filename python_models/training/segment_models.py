@@ -11,7 +11,7 @@ import json
 import pandas as pd
 
 from segment_and_predict.segmentation import assign_segments, train_segmenter
-from segment_and_predict.serving import registry_row_frame, with_date_column
+from segment_and_predict.serving import in_key_order, registry_row_frame, with_date_column
 
 
 def model(dbt, session):
@@ -25,7 +25,7 @@ def model(dbt, session):
     ].max()
     wanted = [d for d in {latest_date, latest_labelled_date} if pd.notna(d)]
     in_dates = ", ".join(f"date '{pd.Timestamp(d).date().isoformat()}'" for d in wanted)
-    frames = features.filter(f"as_of_date in ({in_dates})").df()
+    frames = in_key_order(features.filter(f"as_of_date in ({in_dates})").df())
     latest = frames[frames["as_of_date"] == latest_date]
 
     previous_model_json = None
