@@ -183,10 +183,45 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_report)
 
 
+def _run_convert_cdnow(args: argparse.Namespace) -> int:
+    from .datasets.cdnow import convert_cdnow, download_cdnow_master
+
+    source = args.source
+    if source is None:
+        print("downloading the lifetimes wheel from PyPI for CDNOW_master.txt", file=sys.stderr)
+        source = download_cdnow_master(args.out)
+    try:
+        result = convert_cdnow(source, args.out)
+    except FileNotFoundError as exc:
+        print(f"segment-and-predict convert-cdnow: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"wrote {result.out_dir}: {result.customers:,} customers, {result.orders:,} orders "
+        f"({result.first_order_date} to {result.last_order_date}; "
+        f"{result.dropped_zero_value_orders} zero-value lines dropped)"
+    )
+    return 0
+
+
+def _add_convert_cdnow(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "convert-cdnow",
+        help="convert the CDNOW purchase log (a real retailer) into the raw-data contract",
+        description=(
+            "Write customers.parquet and orders.parquet from CDNOW_master.txt. Without "
+            "--source the file is taken from the lifetimes wheel on PyPI (pip download)."
+        ),
+    )
+    p.add_argument("--out", default="data/cdnow", help="raw folder to write (default: %(default)s)")
+    p.add_argument("--source", default=None, help="an existing CDNOW_master.txt")
+    p.set_defaults(func=_run_convert_cdnow)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_build,
     _add_daily,
+    _add_convert_cdnow,
     _add_report,
 ]
 
