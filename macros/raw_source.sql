@@ -2,12 +2,12 @@
   The one way models read the raw export.
 
   raw_source('orders') returns the source relation when
-  <raw_data_path>/orders.parquet exists. For a missing file it stops the build
-  with a plain message if the contract marks the table required, and otherwise
-  returns an empty relation with the contract's columns, so every model
-  downstream still builds and the features that table feeds become null.
-  (Outside build/run/test, e.g. when sqlfluff compiles a model, a missing
-  required table also gets the empty stand-in so linting needs no data.)
+  <raw_data_path>/orders.parquet exists, and otherwise an empty relation with
+  the contract's columns, so every model downstream still builds and the
+  features that table feeds become null. A missing *required* table never gets
+  this far in build/run/test: check_raw_export (on-run-start) stops the run
+  first with a plain message. Elsewhere (e.g. sqlfluff compiling a model) the
+  stand-in lets linting work without data.
 #}
 {% macro raw_source(table_name) %}
     {%- set relation = source('raw', table_name) -%}
@@ -17,12 +17,6 @@
     {%- set node = raw_source_node(table_name) -%}
     {%- if raw_table_exists(table_name) -%}
         {{ return(relation) }}
-    {%- elif node.meta.get('required', false) and flags.WHICH in ('build', 'run', 'test') -%}
-        {{ exceptions.raise_compiler_error(
-            "Raw table '" ~ table_name ~ "' is required but " ~ raw_table_path(table_name)
-            ~ " was not found. Export it there, or point the var raw_data_path at the folder "
-            ~ "that holds your export (docs/raw_data_contract.md)."
-        ) }}
     {%- else -%}
         {%- set typed_nulls = [] -%}
         {%- for column in node.columns.values() -%}

@@ -8,6 +8,7 @@ the warehouse path and the vars are set in one place.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -87,8 +88,6 @@ def run_dbt(
     Vars are passed as JSON (a valid YAML subset), so dates stay strings and
     are validated by the project's own macros.
     """
-    import json
-
     all_vars: dict[str, object] = {"raw_data_path": str(warehouse.raw_data_path)}
     all_vars.update(dbt_vars or {})
     warehouse.warehouse_path.parent.mkdir(parents=True, exist_ok=True)

@@ -97,3 +97,27 @@ def test_docs_generate_describes_every_public_column_and_reaches_the_exposures(b
 
     for exposure in manifest["exposures"]:
         assert any(a.startswith("source.segment_and_predict.raw.") for a in ancestors(exposure))
+
+
+def test_a_missing_required_table_or_folder_stops_the_build_plainly(small_raw_data, tmp_path):
+    import shutil
+
+    from conftest import REPO_ROOT
+
+    from segment_and_predict.jobs import Warehouse, run_dbt
+
+    only_customers = tmp_path / "raw"
+    only_customers.mkdir()
+    shutil.copy(small_raw_data / "customers.parquet", only_customers)
+    cases = {
+        only_customers: "Raw table 'orders' is required but",
+        tmp_path / "no_such_folder": "No raw data: the folder",
+    }
+    for raw, message in cases.items():
+        warehouse = Warehouse.from_paths(REPO_ROOT, raw, tmp_path / f"{raw.name}.duckdb")
+        result = run_dbt(["build"], warehouse, capture=True)
+        assert result.returncode != 0
+        assert message in result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+        # stopped before any model: nothing public was created
+        assert "OK created" not in result.stdout
