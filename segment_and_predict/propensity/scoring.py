@@ -59,8 +59,8 @@ def score_customers(
     threshold), reason_1..3 with _feature/_value/_direction, and model_id.
 
     ``reason_method`` chooses the contributions the reasons come from: "shap"
-    (exact TreeSHAP; minutes for ~240K rows and a few hundred trees on 2 threads)
-    or "path" (path attribution, an approximation that runs in seconds); see
+    (exact TreeSHAP, see :mod:`segment_and_predict.propensity.treeshap`) or
+    "path" (path attribution, a cheaper approximation); see
     :mod:`segment_and_predict.propensity.explain`.
     """
     check_columns(features, require_label=False)
