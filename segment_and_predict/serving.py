@@ -42,6 +42,26 @@ def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
     return features.join(scoring_dates, "as_of_date").df()
 
 
+def training_rows(features, snapshot_dates, *, max_rows: int) -> pd.DataFrame:
+    """The labelled rows of the training snapshots, in key order, at most about ``max_rows``.
+
+    Beyond ``max_rows`` a fixed share of customers is kept (chosen by a hash of
+    customer_id, so the same customers every time, each with all their
+    snapshots): a model trained on a few million rows is as good as one on
+    tens of millions, and training memory and time stay bounded at 2.4M
+    customers. Only the sampled rows are read into memory.
+    """
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+    dates = snapshot_dates.filter("is_training_snapshot and is_label_observed")
+    rows = features.join(dates.select("as_of_date"), "as_of_date")
+    n_rows = rows.aggregate("count(*)").fetchall()[0][0]
+    if n_rows > max_rows:
+        per_million = max(1, int(1_000_000 * max_rows / n_rows))
+        rows = rows.filter(f"hash(customer_id) % 1000000 < {per_million}")
+    return in_key_order(rows.df())
+
+
 def registry_row_frame(row: dict) -> pd.DataFrame:
     """One registry row as a DataFrame whose column types never depend on the values.
 

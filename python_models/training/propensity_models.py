@@ -7,7 +7,7 @@ text, its test metrics, both baselines' metrics, and whether it passed the gate.
 """
 
 from segment_and_predict.propensity import train_propensity_model
-from segment_and_predict.serving import in_key_order, registry_row_frame
+from segment_and_predict.serving import registry_row_frame, training_rows
 
 
 def model(dbt, session):
@@ -15,8 +15,9 @@ def model(dbt, session):
     snapshot_dates = dbt.ref("int_snapshot_dates")
     features = dbt.ref("customer_features")
 
-    training_dates = snapshot_dates.filter("is_training_snapshot and is_label_observed")
-    labelled = in_key_order(features.join(training_dates.select("as_of_date"), "as_of_date").df())
+    labelled = training_rows(
+        features, snapshot_dates, max_rows=int(dbt.config.get("max_training_rows"))
+    )
 
     gate = {
         "roc_auc": float(dbt.config.get("gate_min_roc_auc")),

@@ -1,0 +1,60 @@
+"""What the dbt Python models read: training rows (with the row cap) and the scoring snapshot."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from segment_and_predict.serving import training_rows
+
+
+@pytest.fixture
+def relations():
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table snapshot_dates as
+        select * from (values
+            (date '2026-01-01', true, true, false),
+            (date '2026-02-01', true, true, false),
+            (date '2026-03-01', true, false, false),
+            (date '2026-04-01', false, false, true)
+        ) t(as_of_date, is_training_snapshot, is_label_observed, is_scoring_snapshot)
+        """
+    )
+    con.execute(
+        """
+        create table features as
+        select 'c' || lpad(i::varchar, 5, '0') as customer_id, d.as_of_date,
+               (i % 3 = 0) as purchased_next_30d
+        from range(20000) r(i) cross join snapshot_dates d
+        """
+    )
+    yield con.table("features"), con.table("snapshot_dates")
+    con.close()
+
+
+def test_training_rows_are_the_labelled_training_snapshots_in_key_order(relations):
+    features, dates = relations
+    rows = training_rows(features, dates, max_rows=10**9)
+    assert len(rows) == 40000
+    assert sorted(rows["as_of_date"].astype(str).unique()) == ["2026-01-01", "2026-02-01"]
+    keys = list(zip(rows["as_of_date"], rows["customer_id"], strict=True))
+    assert keys == sorted(keys)
+
+
+def test_training_rows_beyond_the_cap_are_a_stable_sample_of_whole_customers(relations):
+    features, dates = relations
+    capped = training_rows(features, dates, max_rows=10000)
+    # About a quarter of the 20,000 customers, each with both snapshots.
+    assert 8000 <= len(capped) <= 12000
+    per_customer = capped.groupby("customer_id").size()
+    assert (per_customer == 2).all()
+    again = training_rows(features, dates, max_rows=10000)
+    assert capped.equals(again)
+
+
+def test_training_rows_reject_a_non_positive_cap(relations):
+    features, dates = relations
+    with pytest.raises(ValueError, match="max_rows"):
+        training_rows(features, dates, max_rows=0)
