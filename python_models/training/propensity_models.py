@@ -15,9 +15,13 @@ def model(dbt, session):
     snapshot_dates = dbt.ref("int_snapshot_dates")
     features = dbt.ref("customer_features")
 
-    labelled = training_rows(
-        features, snapshot_dates, max_rows=int(dbt.config.get("max_training_rows"))
-    )
+    max_rows = str(dbt.config.get("max_training_rows")).strip()
+    if not max_rows.isdigit() or int(max_rows) < 1:
+        raise ValueError(
+            f"The var propensity_max_training_rows must be a whole number of at least 1; "
+            f"got {max_rows!r}"
+        )
+    labelled = training_rows(features, snapshot_dates, max_rows=int(max_rows))
 
     gate = {
         "roc_auc": float(dbt.config.get("gate_min_roc_auc")),
