@@ -191,21 +191,31 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_convert_cdnow(args: argparse.Namespace) -> int:
-    from .datasets.cdnow import convert_cdnow, download_cdnow_master
+    from .datasets.cdnow import (
+        CdnowDownloadError,
+        cdnow_vars_text,
+        convert_cdnow,
+        download_cdnow_master,
+    )
 
-    source = args.source
-    if source is None:
-        print("downloading the lifetimes wheel from PyPI for CDNOW_master.txt", file=sys.stderr)
-        source = download_cdnow_master(args.out)
     try:
+        source = args.source
+        if source is None:
+            print("downloading the lifetimes wheel from PyPI for CDNOW_master.txt", file=sys.stderr)
+            source = download_cdnow_master(args.out)
         result = convert_cdnow(source, args.out)
-    except FileNotFoundError as exc:
+    except (CdnowDownloadError, FileNotFoundError) as exc:
         print(f"segment-and-predict convert-cdnow: error: {exc}", file=sys.stderr)
         return 2
     print(
         f"wrote {result.out_dir}: {result.customers:,} customers, {result.orders:,} orders "
         f"({result.first_order_date} to {result.last_order_date}; "
         f"{result.dropped_zero_value_orders} zero-value lines dropped)"
+    )
+    print(
+        "build it with the gates set for CDNOW (docs/bring_your_own_data.md):\n"
+        f"  segment-and-predict build --raw-data-path {result.out_dir} "
+        f"--vars '{cdnow_vars_text()}'"
     )
     return 0
 
