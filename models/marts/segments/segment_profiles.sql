@@ -25,10 +25,9 @@ data_sources as (
 ),
 
 sources_present as (
-    select
-        string_agg(table_name, ', ' order by contract_position)
-            filter (where status = 'present') as data_sources_present
+    select string_agg(table_name, ', ' order by contract_position) as data_sources_present
     from data_sources
+    where status = 'present'
 ),
 
 latest_date as (
