@@ -93,16 +93,17 @@ def _add_generate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_dbt_job(args: argparse.Namespace) -> int:
-    from .jobs import Warehouse, daily_build, full_build, parse_as_of_date
+    from .jobs import Warehouse, daily_build, full_build, job_vars, parse_dbt_vars
 
     try:
-        as_of_date = parse_as_of_date(args.as_of_date)
+        dbt_vars = parse_dbt_vars(args.vars)
+        job_vars(args.as_of_date, dbt_vars)
     except ValueError as exc:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 2
     warehouse = Warehouse.from_paths(args.project_dir, args.raw_data_path, args.warehouse)
     job = full_build if args.command == "build" else daily_build
-    return job(warehouse, as_of_date=as_of_date).returncode
+    return job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
 
 
 def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -124,6 +125,12 @@ def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: s
         "--as-of-date",
         default="default",
         help="scoring date YYYY-MM-DD (default: the day after the last event in the data)",
+    )
+    p.add_argument(
+        "--vars",
+        default="",
+        help="more dbt vars as a YAML mapping, e.g. the quality gates of your business: "
+        "'{propensity_gate_min_pr_auc: 0.3}' (defaults in dbt_project.yml)",
     )
     p.add_argument("--project-dir", default=".", help="the dbt project folder (default: .)")
     p.set_defaults(func=_run_dbt_job)
@@ -184,21 +191,31 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_convert_cdnow(args: argparse.Namespace) -> int:
-    from .datasets.cdnow import convert_cdnow, download_cdnow_master
+    from .datasets.cdnow import (
+        CdnowDownloadError,
+        cdnow_vars_text,
+        convert_cdnow,
+        download_cdnow_master,
+    )
 
-    source = args.source
-    if source is None:
-        print("downloading the lifetimes wheel from PyPI for CDNOW_master.txt", file=sys.stderr)
-        source = download_cdnow_master(args.out)
     try:
+        source = args.source
+        if source is None:
+            print("downloading the lifetimes wheel from PyPI for CDNOW_master.txt", file=sys.stderr)
+            source = download_cdnow_master(args.out)
         result = convert_cdnow(source, args.out)
-    except FileNotFoundError as exc:
+    except (CdnowDownloadError, FileNotFoundError) as exc:
         print(f"segment-and-predict convert-cdnow: error: {exc}", file=sys.stderr)
         return 2
     print(
         f"wrote {result.out_dir}: {result.customers:,} customers, {result.orders:,} orders "
         f"({result.first_order_date} to {result.last_order_date}; "
         f"{result.dropped_zero_value_orders} zero-value lines dropped)"
+    )
+    print(
+        "build it with the gates set for CDNOW (docs/bring_your_own_data.md):\n"
+        f"  segment-and-predict build --raw-data-path {result.out_dir} "
+        f"--vars '{cdnow_vars_text()}'"
     )
     return 0
 

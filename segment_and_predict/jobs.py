@@ -118,14 +118,54 @@ def run_dbt(
     )
 
 
-def full_build(warehouse: Warehouse, *, as_of_date: str = "default", **kwargs):
+def parse_dbt_vars(text: str) -> dict[str, object]:
+    """Vars given on the command line as a YAML/JSON mapping, e.g. '{propensity_gate_min_f1: 0.3}'.
+
+    Raises ValueError with a plain message when the text is not a mapping; the
+    values themselves are validated by the project, as with ``dbt --vars``.
+    """
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--vars is not valid YAML: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"--vars must be a mapping like '{{name: value}}'; got {text!r}")
+    return {str(k): v for k, v in parsed.items()}
+
+
+def job_vars(as_of_date: str, dbt_vars: Mapping[str, object] | None) -> dict[str, object]:
+    """The vars of a build: ``dbt_vars`` and the validated as_of_date.
+
+    as_of_date and raw_data_path have their own arguments; a second value in
+    ``dbt_vars`` would be ambiguous, so it raises ValueError (as does a
+    malformed date).
+    """
+    for name, option in (("as_of_date", "--as-of-date"), ("raw_data_path", "--raw-data-path")):
+        if dbt_vars and name in dbt_vars:
+            raise ValueError(f"give {name} with {option}, not in the vars")
+    return {**(dbt_vars or {}), "as_of_date": parse_as_of_date(as_of_date)}
+
+
+def full_build(
+    warehouse: Warehouse,
+    *,
+    as_of_date: str = "default",
+    dbt_vars: Mapping[str, object] | None = None,
+    **kwargs,
+):
     """Seeds, every model including training, and every test."""
-    return run_dbt(
-        ["build"], warehouse, dbt_vars={"as_of_date": parse_as_of_date(as_of_date)}, **kwargs
-    )
+    return run_dbt(["build"], warehouse, dbt_vars=job_vars(as_of_date, dbt_vars), **kwargs)
 
 
-def daily_build(warehouse: Warehouse, *, as_of_date: str = "default", **kwargs):
+def daily_build(
+    warehouse: Warehouse,
+    *,
+    as_of_date: str = "default",
+    dbt_vars: Mapping[str, object] | None = None,
+    **kwargs,
+):
     """Everything but retraining: features, scores, segments, marts and their data tests.
 
     dbt unit tests check the SQL logic on fixed inputs, not the day's data, so
@@ -134,6 +174,6 @@ def daily_build(warehouse: Warehouse, *, as_of_date: str = "default", **kwargs):
     return run_dbt(
         ["build", "--exclude", TRAINING_SELECTOR, "--exclude-resource-type", "unit_test"],
         warehouse,
-        dbt_vars={"as_of_date": parse_as_of_date(as_of_date)},
+        dbt_vars=job_vars(as_of_date, dbt_vars),
         **kwargs,
     )

@@ -6,7 +6,7 @@ early-stop on the next, test on the latest) and appends one row: the model as
 text, its test metrics, both baselines' metrics, and whether it passed the gate.
 """
 
-from segment_and_predict.propensity import train_propensity_model
+from segment_and_predict.propensity import parse_bool_var, train_propensity_model
 from segment_and_predict.serving import registry_row_frame, training_rows
 
 
@@ -28,7 +28,13 @@ def model(dbt, session):
         "pr_auc": float(dbt.config.get("gate_min_pr_auc")),
         "f1": float(dbt.config.get("gate_min_f1")),
     }
+    must_beat_baselines = parse_bool_var(
+        "propensity_gate_must_beat_baselines", dbt.config.get("gate_must_beat_baselines")
+    )
     result = train_propensity_model(
-        labelled, gate=gate, num_threads=int(dbt.config.get("model_threads"))
+        labelled,
+        gate=gate,
+        must_beat_baselines=must_beat_baselines,
+        num_threads=int(dbt.config.get("model_threads")),
     )
     return registry_row_frame(result.registry_row)

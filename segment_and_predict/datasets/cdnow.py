@@ -28,6 +28,31 @@ import duckdb
 
 MEMBER = "lifetimes/datasets/CDNOW_master.txt"
 
+# The quality gates set for CDNOW (docs/bring_your_own_data.md, "A real example"):
+# about 6% of its customers buy in a month, so PR-AUC and F1 sit far below the
+# defaults, which fit a shop where 28% do; and with purchase history alone the
+# recency/frequency rule is as good as LightGBM (on the 6,000-customer excerpt
+# slightly better), so beating it is recorded (beats_baselines) but not required.
+CDNOW_GATE_VARS: dict[str, object] = {
+    "propensity_gate_min_roc_auc": 0.80,
+    "propensity_gate_min_pr_auc": 0.30,
+    "propensity_gate_min_f1": 0.33,
+    "propensity_gate_must_beat_baselines": False,
+}
+
+
+def cdnow_vars_text() -> str:
+    """CDNOW_GATE_VARS as the --vars text of `segment-and-predict build` (YAML flow style)."""
+    values = ", ".join(
+        f"{name}: {str(value).lower() if isinstance(value, bool) else value}"
+        for name, value in CDNOW_GATE_VARS.items()
+    )
+    return "{" + values + "}"
+
+
+class CdnowDownloadError(RuntimeError):
+    """The lifetimes wheel could not be fetched (e.g. no access to PyPI)."""
+
 
 @dataclass(frozen=True)
 class ConversionResult:
@@ -44,7 +69,7 @@ def download_cdnow_master(dest_dir: str | Path) -> Path:
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as wheel_dir:
-        subprocess.run(
+        fetched = subprocess.run(
             [
                 sys.executable,
                 "-m",
@@ -56,8 +81,13 @@ def download_cdnow_master(dest_dir: str | Path) -> Path:
                 wheel_dir,
                 "lifetimes==0.11.3",
             ],
-            check=True,
+            check=False,
         )
+        if fetched.returncode != 0:
+            raise CdnowDownloadError(
+                "could not download the lifetimes wheel from PyPI (pip said why above); "
+                "fetch CDNOW_master.txt another way and pass it with --source"
+            )
         (wheel,) = Path(wheel_dir).glob("*.whl")
         with zipfile.ZipFile(wheel) as archive:
             target = dest / "CDNOW_master.txt"

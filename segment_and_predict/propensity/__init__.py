@@ -34,6 +34,8 @@ from segment_and_predict.propensity.scoring import SCORE_COLUMNS, score_customer
 from segment_and_predict.propensity.training import (
     DEFAULT_GATE,
     TrainingResult,
+    beats_baselines,
+    parse_bool_var,
     passes_quality_gate,
     train_propensity_model,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "RecencyFrequencyRule",
     "SnapshotSplit",
     "TrainingResult",
+    "beats_baselines",
     "best_f1_threshold",
     "calibration_table",
     "classification_metrics",
@@ -59,6 +62,7 @@ __all__ = [
     "feature_importance",
     "gains_table",
     "rank_percentile_and_decile",
+    "parse_bool_var",
     "passes_quality_gate",
     "path_contributions",
     "score_customers",

@@ -76,19 +76,47 @@ def _json(value: object) -> str:
     return json.dumps(clean(value), allow_nan=False)
 
 
-def passes_quality_gate(metrics: dict, baseline_metrics: dict[str, dict], gate: dict) -> bool:
-    """True when every gate threshold holds and the model beats every baseline.
+def parse_bool_var(name: str, value: object) -> bool:
+    """A dbt var that must be true or false, as it reaches a Python model through config.
+
+    dbt renders ``{{ var(...) }}`` into text ("True", "false", ...); anything
+    other than true/false (any case) stops training with a message naming the var.
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError(f"The var {name} must be true or false; got {value!r}")
+
+
+def beats_baselines(metrics: dict, baseline_metrics: dict[str, dict]) -> bool:
+    """True when the model's roc_auc and pr_auc are strictly above every baseline's."""
+    beats = ("roc_auc", "pr_auc")
+    return all(metrics[m] > b[m] for b in baseline_metrics.values() for m in beats)
+
+
+def passes_quality_gate(
+    metrics: dict,
+    baseline_metrics: dict[str, dict],
+    gate: dict,
+    *,
+    must_beat_baselines: bool = True,
+) -> bool:
+    """True when every gate threshold holds and (by default) the model beats every baseline.
 
     ``gate`` maps metric names to minimum values (maximum for brier and log_loss);
-    "beats" means a strictly higher roc_auc and pr_auc than each baseline.
+    "beats" means a strictly higher roc_auc and pr_auc than each baseline (see
+    :func:`beats_baselines`). ``must_beat_baselines=False`` drops that last
+    requirement, for a business whose only data is purchase history and where a
+    recency/frequency rule is as good as any model (docs/bring_your_own_data.md).
     """
     for name, limit in gate.items():
         value = metrics[name]
         ok = value <= limit if name in _LOWER_IS_BETTER else value >= limit
         if not ok or math.isnan(value):
             return False
-    beats = ("roc_auc", "pr_auc")
-    return all(metrics[m] > b[m] for b in baseline_metrics.values() for m in beats)
+    return beats_baselines(metrics, baseline_metrics) or not must_beat_baselines
 
 
 def train_propensity_model(
@@ -99,6 +127,7 @@ def train_propensity_model(
     gate: dict | None = None,
     seed: int = 42,
     exclude_features: tuple[str, ...] | list[str] = (),
+    must_beat_baselines: bool = True,
 ) -> TrainingResult:
     """Train, evaluate out of time and describe a purchase-propensity model.
 
@@ -109,7 +138,8 @@ def train_propensity_model(
 
     ``gate`` maps metric names to minimum values (maximum for brier/log_loss);
     default ``DEFAULT_GATE``. The model passes when every gate holds and it beats
-    both baselines on test roc_auc and pr_auc.
+    both baselines on test roc_auc and pr_auc; with ``must_beat_baselines=False``
+    the thresholds alone decide (the row still records ``beats_baselines``).
 
     Raises ValueError for missing key/label columns, no labelled rows, fewer than
     3 labelled snapshots, or a single class in train, validation or test.
@@ -118,6 +148,8 @@ def train_propensity_model(
     unknown = sorted(set(gate) - set(METRIC_NAMES))
     if unknown:
         raise ValueError(f"unknown gate metric(s) {unknown}; choose from {list(METRIC_NAMES)}")
+    if not isinstance(must_beat_baselines, bool):
+        raise ValueError(f"must_beat_baselines must be True or False, got {must_beat_baselines!r}")
 
     split = split_snapshots(features)
     y_train = label_as_float(split.train[LABEL])
@@ -189,8 +221,11 @@ def train_propensity_model(
             for m in ("roc_auc", "pr_auc", "f1")
         },
         "best_iteration": model.best_iteration_,
-        "passed_quality_gate": passes_quality_gate(metrics, baseline_metrics, gate),
-        "gate_json": _json(gate),
+        "beats_baselines": beats_baselines(metrics, baseline_metrics),
+        "passed_quality_gate": passes_quality_gate(
+            metrics, baseline_metrics, gate, must_beat_baselines=must_beat_baselines
+        ),
+        "gate_json": _json({**gate, "must_beat_baselines": must_beat_baselines}),
         "gains_json": _json(gains_table(y_test, p_test)),
         "calibration_json": _json(calibration_table(y_test, p_test)),
         "feature_importance_json": _json(importance),

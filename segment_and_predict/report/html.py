@@ -261,6 +261,13 @@ def _headline(data: ReportData) -> str:
             f"Customers are grouped into <b>{count(seg.get('k'))}</b> segments of similar "
             "behaviour (see below)."
         )
+    sources = data.data_sources
+    if sources is not None and not sources.empty and (sources["status"] != "present").any():
+        present = sources.loc[sources["status"] == "present", "table_name"].tolist()
+        sentences.append(
+            f"Built from {escape(', '.join(present))} only: "
+            f'<a href="#sources">the other raw tables</a> were absent or empty.'
+        )
     parts.append("".join(f"<p>{s}</p>" for s in sentences))
     if model is None:
         parts.append(
@@ -275,6 +282,53 @@ def _headline(data: ReportData) -> str:
             else _empty_note("No segmenter has been trained yet.")
         )
     return _section("headline", "Headline figures", "".join(parts))
+
+
+def _sources(data: ReportData) -> str:
+    title = "Data sources"
+    df = data.data_sources
+    if df is None:
+        return _section("sources", title, _missing_note("data_sources"))
+    if df.empty:
+        return _section("sources", title, _empty_note("data_sources has no rows."))
+    present = df.loc[df["status"] == "present", "table_name"].tolist()
+    lacking = df[df["status"] != "present"]
+    text = f"This run read {escape(', '.join(present) or 'no table')}."
+    if lacking.empty:
+        text += " Every table of the raw-data contract had rows."
+    else:
+        features = int(lacking["feature_count"].fillna(0).sum())
+        text += (
+            f" {len(lacking)} optional tables were absent or empty, so the {features} "
+            "features they feed are null in <code>customer_features</code> and both models "
+            "leave them out (their registry rows list the features used)."
+        )
+    head = "".join(
+        f'<th class="{cls}">{label}</th>'
+        for label, cls in (
+            ("table", ""),
+            ("status", ""),
+            ("rows", "num"),
+            ("required", ""),
+            ("features it feeds", ""),
+        )
+    )
+    rows = []
+    for row in df.to_dict("records"):
+        status = str(row.get("status"))
+        badge = "ok" if status == "present" else ("bad" if row.get("is_required") else "missing")
+        rows.append(
+            f"<tr><td><code>{_text(row.get('table_name'))}</code></td>"
+            f'<td><span class="{badge}">{escape(status)}</span></td>'
+            f'<td class="num">{count(row.get("row_count"))}</td>'
+            f"<td>{'yes' if row.get('is_required') else 'no'}</td>"
+            f"<td>{_text(row.get('feeds_features'))}</td></tr>"
+        )
+    table = (
+        f'<div class="tablewrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    return _section("sources", title, f"<p>{text}</p>{table}")
 
 
 def _mart_missing(data: ReportData, table: str, df: pd.DataFrame | None) -> str | None:
@@ -627,9 +681,12 @@ def _registry(data: ReportData, page: Page) -> str:
         if gate_threshold(prop_gate, key) is not None
     ]
     if thresholds:
-        text.append(
-            "Propensity gate: " + ", ".join(thresholds) + ", and better than both baselines."
-        )
+        # Registry rows from before the option existed always required it.
+        if prop_gate.get("must_beat_baselines", True) is False:
+            versus = " (beating both baselines not required; see beats_baselines)."
+        else:
+            versus = ", and better than both baselines."
+        text.append("Propensity gate: " + ", ".join(thresholds) + versus)
     seg_gate = gate(data.serving_segmenter)
     seg_thresholds = [
         f"{label} at least {gate_threshold(seg_gate, key):.2f}"
@@ -708,6 +765,7 @@ NAV = (
     ("matrix", "Segments x propensity"),
     ("migration", "Migration"),
     ("history", "Model history"),
+    ("sources", "Data sources"),
 )
 
 
@@ -725,6 +783,7 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
         _matrix(data, page),
         _migration(data, page),
         _registry(data, page),
+        _sources(data),
     ]
     nav = "".join(f'<a href="#{anchor}">{escape(label)}</a>' for anchor, label in NAV)
     subtitle = (

@@ -56,6 +56,8 @@ class ReportData:
     segment_matrix: pd.DataFrame | None = None
     segment_matrix_source: str | None = None
     segment_matrix_date: pd.Timestamp | None = None
+    # the raw-data contract tables this build found (present, empty, absent)
+    data_sources: pd.DataFrame | None = None
 
 
 def default_warehouse_path() -> Path:
@@ -243,6 +245,8 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
         segments_date = read("customer_segments", "select max(as_of_date) as d from {t}")
         if segments_date is not None and not segments_date.empty:
             data.latest_segment_date = _to_ts(segments_date["d"].iloc[0])
+
+        data.data_sources = read("data_sources", "select * from {t} order by contract_position")
 
         # segment x propensity matrix: campaign_targets when usable, else computed
         matrix = None

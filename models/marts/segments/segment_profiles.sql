@@ -1,7 +1,7 @@
 -- Each segment of the segmenter serving the latest date, in words and
 -- figures: name and sentence, size and share, key averages against the whole
 -- base, mean propensity today, observed 30-day purchase rate, and the profile
--- attributes most common in it.
+-- attributes most common in it, and the raw tables the segments were built from.
 with
 
 customer_segments as (
@@ -18,6 +18,16 @@ propensity_scores as (
 
 segment_models as (
     select * from {{ ref('segment_models') }}
+),
+
+data_sources as (
+    select * from {{ ref('data_sources') }}
+),
+
+sources_present as (
+    select string_agg(table_name, ', ' order by contract_position) as data_sources_present
+    from data_sources
+    where status = 'present'
 ),
 
 latest_date as (
@@ -134,9 +144,11 @@ final as (
         ) as observed_purchase_rate_30d,
         cast(observed_rates.observed_purchase_rate_as_of_date as date)
             as observed_purchase_rate_as_of_date,
+        sources_present.data_sources_present,
         by_segment.as_of_date
     from by_segment
     cross join whole_base
+    cross join sources_present
     left join segment_texts
         on
             by_segment.segment_model_id = segment_texts.segment_model_id

@@ -1,0 +1,62 @@
+-- Which tables of the raw-data contract this build read: one row per table,
+-- present (file with rows), empty (file without rows) or absent (no file),
+-- and the customer_features columns each one feeds. Features of an empty or
+-- absent table are null in customer_features and the models leave them out.
+-- The table list must name every raw source; the staging model of each is
+-- counted (refs need a list dbt can read when it parses the project).
+{%- set contract_tables = [
+    'customers',
+    'orders',
+    'order_lines',
+    'returns',
+    'sessions',
+    'marketing_messages',
+    'support_tickets',
+    'loyalty_tier_changes',
+    'email_subscription_changes',
+] %}
+
+with
+
+{% for table_name in contract_tables %}
+    {{ table_name }}_rows as (
+        select count(*) as row_count from {{ ref('stg_' ~ table_name) }}
+    ),
+
+{% endfor %}
+contract_tables as (
+    {% for table_name in contract_tables %}
+        {%- set node = raw_source_node(table_name) if execute else none %}
+        {%- set meta = node.meta if node is not none else {} %}
+        select
+            '{{ table_name }}' as table_name,
+            {{ loop.index }} as contract_position,
+            {{ 'true' if meta.get('required') else 'false' }} as is_required,
+            {{ 'true' if raw_table_exists(table_name) else 'false' }} as is_exported,
+            '{{ raw_table_path(table_name) if execute else "" }}' as raw_file,
+            '{{ meta.get("features", []) | join(", ") }}' as feeds_features,
+            {{ meta.get("features", []) | length }} as feature_count,
+            {{ table_name }}_rows.row_count
+        from {{ table_name }}_rows
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+final as (
+    select
+        table_name,
+        case
+            when not is_exported then 'absent'
+            when row_count = 0 then 'empty'
+            else 'present'
+        end as status,
+        raw_file,
+        feeds_features,
+        contract_position,
+        row_count,
+        feature_count,
+        is_required
+    from contract_tables
+)
+
+select * from final
