@@ -39,6 +39,16 @@ observed as (
     from snapshot_dates
 ),
 
+-- dates this table already holds (none on the first run or a full refresh)
+already_evaluated as (
+    {% if is_incremental() %}
+        select this.as_of_date from {{ this }} as this
+    {% else %}
+        select cast(null as date) as as_of_date
+        where false
+    {% endif %}
+),
+
 evaluated_dates as (
     select distinct propensity_scores.as_of_date
     from propensity_scores
@@ -46,12 +56,12 @@ evaluated_dates as (
     -- the window [d, d + label_days) ends by the end of the last observed day
     where
         propensity_scores.as_of_date + {{ label_days }} <= observed.last_observed_date + 1
-        {% if is_incremental() -%}
-            and (
-                propensity_scores.as_of_date not in (select this.as_of_date from {{ this }} as this)
-                or propensity_scores.as_of_date = observed.scoring_as_of_date
+        and (
+            propensity_scores.as_of_date = observed.scoring_as_of_date
+            or propensity_scores.as_of_date not in (
+                select already_evaluated.as_of_date from already_evaluated
             )
-        {%- endif %}
+        )
 ),
 
 scored as (
@@ -75,8 +85,8 @@ buyers as (
     inner join orders
         on
             scored.customer_id = orders.customer_id
-            and orders.ordered_at >= scored.as_of_date
-            and orders.ordered_at < scored.as_of_date + {{ label_days }}
+            and scored.as_of_date <= orders.ordered_at
+            and scored.as_of_date + {{ label_days }} > orders.ordered_at
 ),
 
 labelled as (
