@@ -441,6 +441,16 @@ def _segment_counts(segments, as_of_date) -> dict[int, int]:
     return {int(segment_id): int(n) for segment_id, n in counts}
 
 
+def _segmenters(segments, as_of_date) -> list[str]:
+    rows = (
+        segments.filter(f"as_of_date = {_literal(as_of_date)}")
+        .select("segment_model_id")
+        .distinct()
+        .fetchall()
+    )
+    return sorted(str(r[0]) for r in rows)
+
+
 def segment_drift_table(segments, segment_registry, snapshot_dates) -> pa.Table:
     """monitoring_segment_drift for the scoring date: one row per segment.
 
@@ -449,19 +459,20 @@ def segment_drift_table(segments, segment_registry, snapshot_dates) -> pa.Table:
     assignment date in customer_segments.
     """
     as_of_date = _as_date(scoring_date(snapshot_dates))
-    today = segments.filter(f"as_of_date = {_literal(as_of_date)}")
-    model_rows = today.select("segment_model_id").distinct().fetchall()
-    if len(model_rows) != 1:
+    serving = _segmenters(segments, as_of_date)
+    if len(serving) != 1:
         raise ValueError(
             f"customer_segments of {as_of_date} must come from exactly one segmenter, found "
-            f"{[r[0] for r in model_rows]}"
+            f"{serving}"
         )
-    segment_model_id = str(model_rows[0][0])
+    segment_model_id = serving[0]
     registry_row = (
         segment_registry.filter(f"segment_model_id = {_literal(segment_model_id)}")
         .select("as_of_date, segments_json")
         .fetchall()
     )
+    if not registry_row:
+        raise ValueError(f"segment_models has no row for the serving segmenter {segment_model_id}")
     trained_on, segments_json = registry_row[0]
     trained_segments = json.loads(segments_json)
     reference_shares = {int(s["segment_id"]): float(s["share"]) for s in trained_segments}
@@ -476,6 +487,10 @@ def segment_drift_table(segments, segment_registry, snapshot_dates) -> pa.Table:
         _segment_counts(segments, as_of_date),
         _segment_counts(segments, previous) if previous is not None else None,
     )
+    if previous is not None and _segmenters(segments, previous) != [segment_model_id]:
+        # A retrained segmenter may add or drop segments: a day-over-day PSI
+        # would flag the retrain itself, not a change in the customers.
+        psi_previous = math.nan
     out = [
         {
             **row,
