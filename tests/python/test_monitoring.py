@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,6 +140,64 @@ def test_segment_share_drift_compares_with_training_and_the_previous_day():
     assert same == pytest.approx(0) and math.isnan(no_previous)
 
 
+def _relations(con, **frames):
+    for name, frame in frames.items():
+        con.register(f"{name}_frame", frame)
+        con.execute(f"create table {name} as select * from {name}_frame")
+    return {name: con.table(name) for name in frames}
+
+
+def test_segment_drift_skips_the_day_over_day_psi_across_a_segmenter_change():
+    trained = [{"segment_id": i, "name": name, "share": 0.5} for i, name in ((1, "A"), (2, "B"))]
+    segments_json = json.dumps(trained)
+    day_1, day_2 = pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02")
+    with duckdb.connect() as con:
+        r = _relations(
+            con,
+            segments=pd.DataFrame(
+                {
+                    "as_of_date": [day_1] * 4 + [day_2] * 4,
+                    "segment_id": [1, 1, 2, 2, 1, 1, 1, 2],
+                    "segment_model_id": ["old"] * 4 + ["new"] * 4,
+                }
+            ),
+            registry=pd.DataFrame(
+                {
+                    "segment_model_id": ["new"],
+                    "as_of_date": [day_1],
+                    "segments_json": [segments_json],
+                }
+            ),
+            dates=pd.DataFrame({"as_of_date": [day_2], "is_scoring_snapshot": [True]}),
+        )
+        table = monitoring.segment_drift_table(r["segments"], r["registry"], r["dates"]).to_pandas()
+        assert table["current_share"].tolist() == [0.75, 0.25]
+        assert table["previous_share"].tolist() == [0.5, 0.5]
+        assert table["psi_vs_training"].gt(0).all() and table["psi_vs_previous"].isna().all()
+        assert table["segment_name"].tolist() == ["A", "B"]
+        # the same segmenter on both days: the day-over-day PSI is computed
+        con.execute("update segments set segment_model_id = 'new'")
+        table = monitoring.segment_drift_table(r["segments"], r["registry"], r["dates"]).to_pandas()
+        assert table["psi_vs_previous"].notna().all()
+
+
+def test_a_registry_from_before_references_gives_empty_drift_tables_of_the_right_types():
+    day = pd.Timestamp("2026-01-01")
+    with duckdb.connect() as con:
+        r = _relations(
+            con,
+            scores=pd.DataFrame({"as_of_date": [day], "model_id": ["m1"], "propensity": [0.3]}),
+            registry=pd.DataFrame({"model_id": ["m1"], "model_json": ["{}"]}),
+            dates=pd.DataFrame({"as_of_date": [day], "is_scoring_snapshot": [True]}),
+            features=pd.DataFrame({"as_of_date": [day], "x": [1.0]}),
+        )
+        for table in (
+            monitoring.score_drift_table(r["scores"], r["registry"], r["dates"]),
+            monitoring.feature_drift_table(r["features"], r["scores"], r["registry"], r["dates"]),
+        ):
+            assert table.num_rows == 0 and table.schema == monitoring.DRIFT_SCHEMA
+
+
 # ---------------------------------------------------------------- warehouse
 
 
@@ -213,8 +272,6 @@ def test_realised_performance_in_sql_equals_sklearn_with_ties(backfilled, tmp_pa
     """Scores rounded to one decimal (many ties) on a copy, recomputed with --full-refresh."""
     source, test_date, _ = backfilled
     warehouse = copy_warehouse(source, tmp_path)
-    import duckdb
-
     with duckdb.connect(str(warehouse.warehouse_path)) as con:
         con.execute(
             "update propensity_scores set propensity = round(propensity, 1) "
