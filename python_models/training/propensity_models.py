@@ -11,7 +11,13 @@ from segment_and_predict.serving import registry_row_frame, training_rows
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append")
+    # append_new_columns: a registry created before a column existed (e.g.
+    # reference_distribution_json) gains it; older rows hold null there.
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="append",
+        on_schema_change="append_new_columns",
+    )
     snapshot_dates = dbt.ref("int_snapshot_dates")
     features = dbt.ref("customer_features")
 

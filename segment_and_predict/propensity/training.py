@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+# Imported as a module (not its names): monitoring itself imports
+# propensity.data, and either package may be imported first.
+from segment_and_predict import monitoring
 from segment_and_predict.propensity.baselines import (
     LogisticRegressionBaseline,
     RecencyFrequencyRule,
@@ -230,6 +233,15 @@ def train_propensity_model(
         "calibration_json": _json(calibration_table(y_test, p_test)),
         "feature_importance_json": _json(importance),
         "curves_json": _json(curves),
+        "reference_distribution_json": _json(
+            monitoring.model_reference(
+                split.train,
+                encoder,
+                p_test,
+                train_as_of_dates=[iso_date(d) for d in split.train_dates],
+                test_as_of_date=iso_date(split.test_date),
+            )
+        ),
     }
 
     _, decile = rank_percentile_and_decile(p_test)

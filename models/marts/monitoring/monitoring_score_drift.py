@@ -1,0 +1,19 @@
+"""monitoring_score_drift: today's propensity scores against the serving model's test scores.
+
+One row per scoring date: PSI of the score distribution over the decile bins
+of the model's own scores on its held-out test snapshot, recorded at training
+(segment_and_predict.monitoring). Rerunning a day replaces that day only.
+"""
+
+from segment_and_predict.monitoring import score_drift_table
+
+
+def model(dbt, session):
+    dbt.config(
+        materialized="incremental", incremental_strategy="delete+insert", unique_key="as_of_date"
+    )
+    return score_drift_table(
+        dbt.ref("propensity_scores"),
+        dbt.ref("propensity_models"),
+        dbt.ref("int_snapshot_dates"),
+    )

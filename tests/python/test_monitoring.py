@@ -1,0 +1,377 @@
+"""Monitoring: PSI and reference bins (package), and the monitoring tables in the warehouse.
+
+The warehouse tests start from the session's full build. Realised performance
+needs scores whose 30-day label window has closed, so one fixture runs the
+daily job on a copy at the serving model's own test snapshot date (its window
+is complete in the data) and then at the default date. Scoring that date with
+a model that was tested on it is not an honest estimate of future performance,
+and is not used as one: it makes the SQL figures checkable against the
+model's test metrics, computed by scikit-learn on the same rows at training.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SMALL_CUSTOMERS, assert_dbt_ok, read_table
+from sklearn.metrics import average_precision_score, roc_auc_score
+from test_models_in_warehouse import copy_warehouse
+
+from segment_and_predict import monitoring
+from segment_and_predict.jobs import Warehouse, daily_build, run_dbt
+from segment_and_predict.propensity import FeatureEncoder
+
+# ------------------------------------------------------------------ package
+
+
+def test_psi_is_zero_for_identical_shares_and_grows_with_the_shift():
+    rng = np.random.default_rng(0)
+    reference = rng.normal(size=20_000)
+    distribution = monitoring.numeric_distribution(reference)
+    assert monitoring.compare("x", distribution, reference)["psi"] == pytest.approx(0, abs=1e-12)
+    same_law = monitoring.compare("x", distribution, rng.normal(size=20_000))["psi"]
+    small = monitoring.compare("x", distribution, rng.normal(0.3, size=20_000))["psi"]
+    large = monitoring.compare("x", distribution, rng.normal(1.5, size=20_000))["psi"]
+    assert same_law < 0.01 < small < 0.25 < large
+
+
+def test_psi_matches_the_formula_and_floors_empty_bins():
+    reference, current = [50, 30, 20], [30, 30, 40]
+    p, q = np.array([0.5, 0.3, 0.2]), np.array([0.3, 0.3, 0.4])
+    assert monitoring.population_stability_index(reference, current) == pytest.approx(
+        float(np.sum((q - p) * np.log(q / p)))
+    )
+    # an empty bin on one side is large but finite
+    psi = monitoring.population_stability_index([100, 0], [50, 50])
+    assert math.isfinite(psi) and psi > 1
+    assert math.isnan(monitoring.population_stability_index([0, 0], [1, 2]))
+    with pytest.raises(ValueError, match="same bins"):
+        monitoring.population_stability_index([1, 2], [1, 2, 3])
+
+
+def test_numeric_bins_are_deciles_with_ties_merged_and_a_missing_bin():
+    values = pd.Series([0.0] * 70 + list(range(1, 31)) + [None] * 10)
+    distribution = monitoring.numeric_distribution(values)
+    # 70% zeros: the deciles up to 0.7 collapse into one bin (-inf, 0]
+    assert distribution["edges"][0] == 0.0
+    assert distribution["counts"][0] == 70
+    assert sum(distribution["counts"]) == 100 and distribution["null_count"] == 10
+    labels = monitoring.bin_labels(distribution)
+    assert labels[0] == "(-inf, 0]" and labels[-2].endswith("inf)") and labels[-1] == "missing"
+    # rebinning the reference values reproduces its counts exactly
+    assert monitoring.bin_counts(distribution, values) == distribution
+    # values beyond the reference's range land in the end bins
+    outside = monitoring.bin_counts(distribution, pd.Series([-5.0, 1e9]))
+    assert outside["counts"][0] == 1 and outside["counts"][-1] == 1
+
+
+def test_categorical_bins_count_new_values_as_other_and_nulls_as_missing():
+    reference = monitoring.categorical_distribution(
+        pd.Series(["a", "b", "b", None]), levels=["a", "b"]
+    )
+    assert reference["counts"] == [1, 2] and reference["null_count"] == 1
+    row = monitoring.compare("c", reference, pd.Series(["a", "z", "z", "z", None]))
+    assert json.loads(row["bins_json"])[2] == {
+        "bin": "other",
+        "reference_count": 0,
+        "current_count": 3,
+        "reference_share": 0.0,
+        "current_share": 0.6,
+    }
+    assert row["largest_shift_bin"] == "other" and row["psi"] > 0.25
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(n),
+            "as_of_date": pd.Timestamp("2026-01-01"),
+            "orders_365d": rng.poisson(2, n),
+            "region": pd.Series(rng.choice(["north", "south", None], n), dtype="object"),
+            "is_email_subscribed": rng.random(n) < 0.8,
+        }
+    )
+
+
+def test_model_reference_describes_every_model_feature_and_round_trips_through_json():
+    train = _frame(5000, 1)
+    encoder = FeatureEncoder().fit(train)
+    scores = np.linspace(0, 1, 1000)
+    reference = monitoring.model_reference(
+        train, encoder, scores, train_as_of_dates=["2026-01-01"], test_as_of_date="2026-02-01"
+    )
+    reference = json.loads(json.dumps(reference))
+    assert set(reference["features"]) == {"orders_365d", "region", "is_email_subscribed"}
+    assert reference["features"]["region"]["levels"] == ["north", "south"]
+    deciles = np.quantile(scores, np.arange(1, 10) / 10)
+    assert reference["score"]["edges"] == pytest.approx(deciles)
+    same = monitoring.feature_drift(reference, train)
+    assert [row["psi"] for row in same] == pytest.approx([0, 0, 0], abs=1e-12)
+    assert json.loads(same[0]["reference_as_of_dates"]) == ["2026-01-01"]
+    # another sample of the same law: small; a shifted one: above the fail threshold
+    assert max(row["psi"] for row in monitoring.feature_drift(reference, _frame(5000, 2))) < 0.01
+    shifted = _frame(5000, 3).assign(orders_365d=lambda f: f["orders_365d"] + 5)
+    by_feature = {
+        row["feature"]: row["psi"] for row in monitoring.feature_drift(reference, shifted)
+    }
+    assert by_feature["orders_365d"] > 0.25 and by_feature["region"] < 0.01
+    with pytest.raises(ValueError, match="lack column"):
+        monitoring.feature_drift(reference, train.drop(columns="region"))
+    with pytest.raises(ValueError, match="Retrain"):
+        monitoring.check_reference({"version": 0})
+
+
+def test_segment_share_drift_compares_with_training_and_the_previous_day():
+    rows, psi_training, psi_previous = monitoring.segment_share_drift(
+        {1: 0.5, 2: 0.5}, {1: 60, 3: 40}, {1: 50, 2: 50}
+    )
+    by_id = {row["segment_id"]: row for row in rows}
+    assert set(by_id) == {1, 2, 3}
+    assert by_id[3]["reference_share"] == 0 and by_id[3]["current_share"] == 0.4
+    assert by_id[1]["share_change_vs_training"] == pytest.approx(0.1)
+    assert psi_training == pytest.approx(psi_previous) and psi_training > 0.25
+    _, same, no_previous = monitoring.segment_share_drift({1: 0.5, 2: 0.5}, {1: 5, 2: 5})
+    assert same == pytest.approx(0) and math.isnan(no_previous)
+
+
+def _relations(con, **frames):
+    for name, frame in frames.items():
+        con.register(f"{name}_frame", frame)
+        con.execute(f"create table {name} as select * from {name}_frame")
+    return {name: con.table(name) for name in frames}
+
+
+def test_segment_drift_skips_the_day_over_day_psi_across_a_segmenter_change():
+    trained = [{"segment_id": i, "name": name, "share": 0.5} for i, name in ((1, "A"), (2, "B"))]
+    segments_json = json.dumps(trained)
+    day_1, day_2 = pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-02")
+    with duckdb.connect() as con:
+        r = _relations(
+            con,
+            segments=pd.DataFrame(
+                {
+                    "as_of_date": [day_1] * 4 + [day_2] * 4,
+                    "segment_id": [1, 1, 2, 2, 1, 1, 1, 2],
+                    "segment_model_id": ["old"] * 4 + ["new"] * 4,
+                }
+            ),
+            registry=pd.DataFrame(
+                {
+                    "segment_model_id": ["new"],
+                    "as_of_date": [day_1],
+                    "segments_json": [segments_json],
+                }
+            ),
+            dates=pd.DataFrame({"as_of_date": [day_2], "is_scoring_snapshot": [True]}),
+        )
+        table = monitoring.segment_drift_table(r["segments"], r["registry"], r["dates"]).to_pandas()
+        assert table["current_share"].tolist() == [0.75, 0.25]
+        assert table["previous_share"].tolist() == [0.5, 0.5]
+        assert table["psi_vs_training"].gt(0).all() and table["psi_vs_previous"].isna().all()
+        assert table["segment_name"].tolist() == ["A", "B"]
+        # the same segmenter on both days: the day-over-day PSI is computed
+        con.execute("update segments set segment_model_id = 'new'")
+        table = monitoring.segment_drift_table(r["segments"], r["registry"], r["dates"]).to_pandas()
+        assert table["psi_vs_previous"].notna().all()
+
+
+def test_a_registry_from_before_references_gives_empty_drift_tables_of_the_right_types():
+    day = pd.Timestamp("2026-01-01")
+    with duckdb.connect() as con:
+        r = _relations(
+            con,
+            scores=pd.DataFrame({"as_of_date": [day], "model_id": ["m1"], "propensity": [0.3]}),
+            registry=pd.DataFrame({"model_id": ["m1"], "model_json": ["{}"]}),
+            dates=pd.DataFrame({"as_of_date": [day], "is_scoring_snapshot": [True]}),
+            features=pd.DataFrame({"as_of_date": [day], "x": [1.0]}),
+        )
+        for table in (
+            monitoring.score_drift_table(r["scores"], r["registry"], r["dates"]),
+            monitoring.feature_drift_table(r["features"], r["scores"], r["registry"], r["dates"]),
+        ):
+            assert table.num_rows == 0 and table.schema == monitoring.DRIFT_SCHEMA
+
+
+# ---------------------------------------------------------------- warehouse
+
+
+def test_the_registry_records_the_reference_of_the_serving_model(built_warehouse):
+    row = read_table(
+        built_warehouse,
+        "select features_json, train_as_of_dates, test_as_of_date, n_train, n_test, "
+        "reference_distribution_json from propensity_models",
+    ).iloc[0]
+    reference = json.loads(row["reference_distribution_json"])
+    assert list(reference["features"]) == json.loads(row["features_json"])
+    assert reference["feature_as_of_dates"] == json.loads(row["train_as_of_dates"])
+    assert reference["score_as_of_date"] == row["test_as_of_date"]
+    some_feature = next(iter(reference["features"].values()))
+    assert sum(monitoring.all_counts(some_feature)) == row["n_train"]
+    assert sum(monitoring.all_counts(reference["score"])) == row["n_test"]
+
+
+def test_drift_tables_of_the_scoring_date(built_warehouse):
+    features = read_table(built_warehouse, "select * from monitoring_feature_drift")
+    model = read_table(built_warehouse, "select model_id, features_json from propensity_models")
+    assert sorted(features["feature"]) == sorted(json.loads(model["features_json"][0]))
+    assert (features["model_id"] == model["model_id"][0]).all()
+    assert (features["current_rows"] == SMALL_CUSTOMERS).all()
+    assert features["psi"].between(0, 0.1).all()  # the generator's base is stable
+    score = read_table(built_warehouse, "select * from monitoring_score_drift")
+    assert len(score) == 1 and 0 <= score["psi"][0] < 0.1
+    # the segmenter is fit on the scoring snapshot itself: identical shares
+    segments = read_table(built_warehouse, "select * from monitoring_segment_drift")
+    assert segments["psi_vs_training"].abs().max() < 1e-9
+    assert segments["current_share"].sum() == pytest.approx(1)
+    assert segments["previous_as_of_date"].isna().all()
+
+
+def _labels_from_raw(raw_path, as_of_date: str, customer_ids) -> np.ndarray:
+    """Bought in [as_of_date, +30 days), read from the raw orders without the warehouse."""
+    orders = pd.read_parquet(raw_path / "orders.parquet", columns=["customer_id", "ordered_at"])
+    start = pd.Timestamp(as_of_date)
+    end = start + pd.Timedelta(days=30)
+    in_window = orders[(orders["ordered_at"] >= start) & (orders["ordered_at"] < end)]
+    # the warehouse keeps customer ids as text (stg_orders)
+    buyers = in_window["customer_id"].astype(str).unique()
+    return np.isin(np.asarray(customer_ids).astype(str), buyers)
+
+
+@pytest.fixture(scope="module")
+def backfilled(built_warehouse, tmp_path_factory):
+    """Daily runs at the serving model's test date (label window complete), then today."""
+    warehouse = copy_warehouse(built_warehouse, tmp_path_factory.mktemp("monitoring"))
+    test_date = read_table(warehouse, "select test_as_of_date from propensity_models").iloc[0, 0]
+    assert_dbt_ok(daily_build(warehouse, as_of_date=test_date, capture=True))
+    first = read_table(warehouse, "select * from monitoring_realised_performance")
+    assert_dbt_ok(daily_build(warehouse, capture=True))
+    return warehouse, test_date, first
+
+
+def test_realised_performance_matches_the_models_own_test_metrics(backfilled):
+    warehouse, test_date, first = backfilled
+    realised = read_table(warehouse, "select * from monitoring_realised_performance")
+    # only the backfilled date has a complete window; today's run kept it as it was
+    assert [d.date().isoformat() for d in realised["as_of_date"]] == [test_date]
+    pd.testing.assert_frame_equal(realised, first)
+    row = realised.iloc[0]
+    model = read_table(warehouse, "select * from propensity_models").iloc[0]
+    assert row["model_id"] == model["model_id"] and row["customers"] == model["n_test"]
+    assert row["base_rate"] == pytest.approx(model["test_positive_rate"], abs=1e-12)
+    assert row["roc_auc"] == pytest.approx(model["roc_auc"], abs=1e-9)
+    assert row["pr_auc"] == pytest.approx(model["pr_auc"], abs=1e-9)
+
+
+def test_realised_performance_in_sql_equals_sklearn_with_ties(backfilled, tmp_path):
+    """Scores rounded to one decimal (many ties) on a copy, recomputed with --full-refresh."""
+    source, test_date, _ = backfilled
+    warehouse = copy_warehouse(source, tmp_path)
+    with duckdb.connect(str(warehouse.warehouse_path)) as con:
+        con.execute(
+            "update propensity_scores set propensity = round(propensity, 1) "
+            f"where as_of_date = date '{test_date}'"
+        )
+    result = run_dbt(
+        ["run", "-s", "monitoring_realised_performance", "--full-refresh"],
+        warehouse,
+        capture=True,
+    )
+    assert_dbt_ok(result)
+    scores = read_table(
+        warehouse,
+        f"select customer_id, propensity from propensity_scores where as_of_date = '{test_date}'",
+    )
+    labels = _labels_from_raw(warehouse.raw_data_path, test_date, scores["customer_id"])
+    assert scores["propensity"].nunique() <= 11
+    row = read_table(warehouse, "select * from monitoring_realised_performance").iloc[0]
+    assert row["buyers"] == labels.sum()
+    assert row["roc_auc"] == pytest.approx(roc_auc_score(labels, scores["propensity"]), abs=1e-12)
+    assert row["pr_auc"] == pytest.approx(
+        average_precision_score(labels, scores["propensity"]), abs=1e-12
+    )
+
+
+def test_drift_history_is_kept_by_date(backfilled):
+    warehouse, test_date, _ = backfilled
+    for table in ("monitoring_feature_drift", "monitoring_score_drift"):
+        dates = read_table(warehouse, f"select distinct as_of_date from {table} order by 1")
+        assert [d.date().isoformat() for d in dates["as_of_date"]] == [test_date, "2026-11-01"]
+    segments = read_table(
+        warehouse, "select * from monitoring_segment_drift where as_of_date = '2026-11-01'"
+    )
+    assert (segments["previous_as_of_date"].dt.date.astype(str) == test_date).all()
+    assert segments["psi_vs_previous"].notna().all()
+
+
+# ------------------------------------------------------- a drifted input
+
+
+@pytest.fixture(scope="module")
+def drifted_daily(built_warehouse, small_raw_data, tmp_path_factory):
+    """The daily job on raw data where every customer's region is one never seen in training."""
+    folder = tmp_path_factory.mktemp("drifted")
+    raw = folder / "raw"
+    raw.mkdir()
+    for path in small_raw_data.glob("*.parquet"):
+        table = pd.read_parquet(path)
+        if path.name == "customers.parquet":
+            table["region"] = "atlantis"
+        table.to_parquet(raw / path.name, index=False)
+    copied = copy_warehouse(built_warehouse, folder)
+    warehouse = Warehouse(copied.project_dir, raw, copied.warehouse_path)
+    return warehouse, daily_build(warehouse, capture=True)
+
+
+def test_a_drifted_feature_fails_the_daily_job_but_todays_scores_are_published(
+    built_warehouse, drifted_daily
+):
+    warehouse, result = drifted_daily
+    assert result.returncode != 0
+    out = result.stdout
+    assert "FAIL 1 monitoring_feature_drift_psi_above_fail_threshold" in out
+    assert "WARN 1 monitoring_feature_drift_psi_above_warn_threshold" in out
+    drift = read_table(warehouse, "select * from monitoring_feature_drift order by psi desc").iloc[
+        0
+    ]
+    assert drift["feature"] == "region" and drift["psi"] > 0.25
+    assert drift["largest_shift_bin"] == "other" and drift["largest_shift_current_share"] == 1
+    # nothing was held back: today's scores (changed by the new region) and marts are written
+    assert "SKIP=0" in out
+    assert "OK created sql table model main.campaign_target_customers" in out
+    query = "select customer_id, propensity from propensity_scores order by customer_id"
+    before, after = read_table(built_warehouse, query), read_table(warehouse, query)
+    assert len(after) == SMALL_CUSTOMERS
+    assert (before["propensity"] != after["propensity"]).any()
+    # only today's date is gated: the same rows pass with a fail threshold above them
+    relaxed = run_dbt(
+        ["test", "-s", "monitoring_feature_drift"],
+        warehouse,
+        dbt_vars={"monitoring_psi_fail": 1000},
+        capture=True,
+    )
+    assert relaxed.returncode == 0, relaxed.stdout[-3000:]
+    assert "WARN 1 monitoring_feature_drift_psi_above_warn_threshold" in relaxed.stdout
+
+
+@pytest.mark.parametrize(
+    ("psi_vars", "message"),
+    [
+        ({"monitoring_psi_warn": "high"}, "monitoring_psi_warn must be a number above 0"),
+        ({"monitoring_psi_warn": 0.3, "monitoring_psi_fail": 0.2}, "must be below"),
+    ],
+)
+def test_bad_psi_thresholds_stop_with_a_plain_message(built_warehouse, psi_vars, message):
+    result = run_dbt(
+        ["compile", "-s", "monitoring_score_drift"],
+        built_warehouse,
+        dbt_vars=psi_vars,
+        capture=True,
+    )
+    assert result.returncode != 0
+    assert message in result.stdout
