@@ -4,14 +4,27 @@ Each run of the training job trains LightGBM on the labelled training
 snapshots of customer_features (out of time: fit on the older snapshots,
 early-stop on the next, test on the latest) and appends one row: the model as
 text, its test metrics, both baselines' metrics, and whether it passed the gate.
+A rerun on the same inputs appends nothing (segment_and_predict.registry).
 """
 
+from segment_and_predict import propensity
 from segment_and_predict.propensity import train_propensity_model
+from segment_and_predict.propensity.model import library_versions
+from segment_and_predict.registry import (
+    FINGERPRINT_COLUMN,
+    already_trained,
+    no_new_rows,
+    training_fingerprint,
+)
 from segment_and_predict.serving import in_key_order, registry_row_frame
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="append",
+        on_schema_change="append_new_columns",
+    )
     snapshot_dates = dbt.ref("int_snapshot_dates")
     features = dbt.ref("customer_features")
 
@@ -23,7 +36,16 @@ def model(dbt, session):
         "pr_auc": float(dbt.config.get("gate_min_pr_auc")),
         "f1": float(dbt.config.get("gate_min_f1")),
     }
-    result = train_propensity_model(
-        labelled, gate=gate, num_threads=int(dbt.config.get("model_threads"))
+    num_threads = int(dbt.config.get("model_threads"))
+    # A rerun on the inputs the newest row was trained on (e.g. after an
+    # interrupted build) would append the same model again: append nothing.
+    fingerprint = training_fingerprint(
+        labelled,
+        settings={"gate": gate, "num_threads": num_threads},
+        library_versions=library_versions(),
+        code=propensity,
     )
-    return registry_row_frame(result.registry_row)
+    if already_trained(dbt, session, fingerprint):
+        return no_new_rows(dbt, session)
+    result = train_propensity_model(labelled, gate=gate, num_threads=num_threads)
+    return registry_row_frame({**result.registry_row, FINGERPRINT_COLUMN: fingerprint})
