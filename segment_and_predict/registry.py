@@ -67,7 +67,9 @@ def newest_training_fingerprint(session, registry: object) -> str | None:
 
 def already_trained(dbt, session, fingerprint: str) -> bool:
     """True when this incremental registry's newest row was trained on the same inputs."""
-    return bool(dbt.is_incremental) and newest_training_fingerprint(session, dbt.this) == fingerprint
+    if not dbt.is_incremental:
+        return False
+    return newest_training_fingerprint(session, dbt.this) == fingerprint
 
 
 def no_new_rows(dbt, session):
