@@ -93,7 +93,7 @@ def _add_generate(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_dbt_job(args: argparse.Namespace) -> int:
-    from .jobs import Warehouse, daily_build, full_build, job_vars, parse_dbt_vars
+    from .jobs import JobError, Warehouse, daily_build, full_build, job_vars, parse_dbt_vars
 
     try:
         dbt_vars = parse_dbt_vars(args.vars)
@@ -103,7 +103,11 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
         return 2
     warehouse = Warehouse.from_paths(args.project_dir, args.raw_data_path, args.warehouse)
     job = full_build if args.command == "build" else daily_build
-    return job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
+    try:
+        return job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
+    except JobError as exc:
+        print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:

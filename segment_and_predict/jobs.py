@@ -10,11 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; DuckDB's own file lock still applies
+    fcntl = None
 
 DEFAULT_RAW_DATA_PATH = "data/raw"
 DEFAULT_WAREHOUSE_PATH = "warehouse/segment_and_predict.duckdb"
@@ -25,6 +32,10 @@ TRAINING_SELECTOR = "tag:training"
 
 class JobError(RuntimeError):
     """A dbt job failed; the message says which and where to look."""
+
+
+class WarehouseBusyError(JobError):
+    """Another process is using the warehouse; nothing was run or changed."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,88 @@ def parse_as_of_date(value: str) -> str:
     return value
 
 
+def lock_path(warehouse: Warehouse) -> Path:
+    """The file whose advisory lock a job holds while it runs dbt on this warehouse."""
+    path = warehouse.warehouse_path
+    return path.with_name(path.name + ".lock")
+
+
+def _describe_process(pid: int) -> str:
+    """'PID 123: dbt build ...' when /proc says what it runs, else 'PID 123'."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return f"PID {pid}"
+    words = [Path(w).name if i == 0 else w for i, w in enumerate(raw.decode().split("\0")) if w]
+    command = " ".join(" ".join(words).split())
+    return f"PID {pid}: {command[:120]}" if command else f"PID {pid}"
+
+
+def _busy(warehouse: Warehouse, holder: str) -> WarehouseBusyError:
+    return WarehouseBusyError(
+        f"The warehouse {warehouse.warehouse_path} is in use by another process ({holder}). "
+        "DuckDB allows one writer at a time, so this run stopped before changing anything. "
+        "Wait for the other run to finish, then run this again."
+    )
+
+
+def check_warehouse_is_free(warehouse: Warehouse) -> None:
+    """Raise WarehouseBusyError when another process holds the DuckDB file open.
+
+    DuckDB refuses a second writer with "Could not set lock on file"; this
+    asks the same question before dbt starts, so the answer is one plain
+    sentence rather than a traceback. Opening the file also replays the
+    write-ahead log a killed run may have left, which is what DuckDB does on
+    any reopen.
+    """
+    import duckdb
+
+    if not warehouse.warehouse_path.exists():
+        return
+    try:
+        duckdb.connect(str(warehouse.warehouse_path)).close()
+    except duckdb.Error as exc:
+        if "Could not set lock" not in str(exc):
+            return  # another problem with the file: dbt reports it in its own words
+        pid = re.search(r"\(PID (\d+)\)", str(exc))
+        raise _busy(
+            warehouse, _describe_process(int(pid.group(1))) if pid else "see DuckDB: " + str(exc)
+        ) from None
+
+
+@contextmanager
+def exclusive_warehouse(warehouse: Warehouse) -> Iterator[None]:
+    """Hold this warehouse's job lock, or raise WarehouseBusyError at once.
+
+    The lock (an advisory lock on ``<warehouse>.lock``, released by the kernel
+    when this process ends, however it ends) covers the whole dbt run,
+    including the seconds before dbt opens the DuckDB file, and the file
+    records who holds it, for the message the next run prints.
+    """
+    path = lock_path(warehouse)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "unknown process"
+                raise _busy(warehouse, holder) from None
+        handle.seek(0)
+        handle.truncate()
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        handle.write(f"{_describe_process(os.getpid())}, started {started}\n")
+        handle.flush()
+        try:
+            check_warehouse_is_free(warehouse)
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+
+
 def dbt_executable() -> str:
     """The dbt next to this Python (the project's virtual environment)."""
     candidate = Path(sys.executable).parent / "dbt"
@@ -86,7 +179,8 @@ def run_dbt(
     """Run ``dbt <args>`` against the project with this warehouse and vars.
 
     Vars are passed as JSON (a valid YAML subset), so dates stay strings and
-    are validated by the project's own macros.
+    are validated by the project's own macros. Raises WarehouseBusyError,
+    without running dbt, when another job or process is using the warehouse.
     """
     all_vars: dict[str, object] = {"raw_data_path": str(warehouse.raw_data_path)}
     all_vars.update(dbt_vars or {})
@@ -108,14 +202,15 @@ def run_dbt(
         "--vars",
         json.dumps(all_vars),
     ]
-    return subprocess.run(
-        command,
-        cwd=warehouse.project_dir,
-        env=env,
-        text=True,
-        capture_output=capture,
-        check=False,
-    )
+    with exclusive_warehouse(warehouse):
+        return subprocess.run(
+            command,
+            cwd=warehouse.project_dir,
+            env=env,
+            text=True,
+            capture_output=capture,
+            check=False,
+        )
 
 
 def parse_dbt_vars(text: str) -> dict[str, object]:

@@ -4,9 +4,18 @@ Each run of the training job trains LightGBM on the labelled training
 snapshots of customer_features (out of time: fit on the older snapshots,
 early-stop on the next, test on the latest) and appends one row: the model as
 text, its test metrics, both baselines' metrics, and whether it passed the gate.
+A rerun on the same inputs appends nothing (segment_and_predict.registry).
 """
 
+from segment_and_predict import propensity
 from segment_and_predict.propensity import parse_bool_var, train_propensity_model
+from segment_and_predict.propensity.model import library_versions
+from segment_and_predict.registry import (
+    FINGERPRINT_COLUMN,
+    already_trained,
+    no_new_rows,
+    training_fingerprint,
+)
 from segment_and_predict.serving import registry_row_frame, training_rows
 
 
@@ -37,10 +46,22 @@ def model(dbt, session):
     must_beat_baselines = parse_bool_var(
         "propensity_gate_must_beat_baselines", dbt.config.get("gate_must_beat_baselines")
     )
-    result = train_propensity_model(
+    num_threads = int(dbt.config.get("model_threads"))
+    # A rerun on the inputs the newest row was trained on (e.g. after an
+    # interrupted build) would append the same model again: append nothing.
+    fingerprint = training_fingerprint(
         labelled,
-        gate=gate,
-        must_beat_baselines=must_beat_baselines,
-        num_threads=int(dbt.config.get("model_threads")),
+        settings={
+            "gate": gate,
+            "must_beat_baselines": must_beat_baselines,
+            "num_threads": num_threads,
+        },
+        library_versions=library_versions(),
+        code=propensity,
     )
-    return registry_row_frame(result.registry_row)
+    if already_trained(dbt, session, fingerprint):
+        return no_new_rows(dbt, session)
+    result = train_propensity_model(
+        labelled, gate=gate, must_beat_baselines=must_beat_baselines, num_threads=num_threads
+    )
+    return registry_row_frame({**result.registry_row, FINGERPRINT_COLUMN: fingerprint})

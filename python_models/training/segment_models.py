@@ -4,18 +4,31 @@ Each run of the training job selects k and fits KMeans on the latest snapshot
 of customer_features, compares it with other algorithms, matches the new
 segments to the current segmenter's (so ids and names carry over), and appends
 one row: the model as JSON, its quality figures, and whether it passed the gate.
+A rerun on the same inputs appends nothing (segment_and_predict.registry).
 """
 
 import json
 
 import pandas as pd
 
+from segment_and_predict import segmentation
+from segment_and_predict.registry import (
+    FINGERPRINT_COLUMN,
+    already_trained,
+    no_new_rows,
+    training_fingerprint,
+)
 from segment_and_predict.segmentation import assign_segments, train_segmenter
+from segment_and_predict.segmentation.training import library_versions
 from segment_and_predict.serving import in_key_order, registry_row_frame, with_date_column
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", incremental_strategy="append")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="append",
+        on_schema_change="append_new_columns",
+    )
     snapshot_dates = dbt.ref("int_snapshot_dates").df()
     features = dbt.ref("customer_features")
 
@@ -28,6 +41,21 @@ def model(dbt, session):
     frames = in_key_order(features.filter(f"as_of_date in ({in_dates})").df())
     latest = frames[frames["as_of_date"] == latest_date]
 
+    gate = {
+        "min_k": int(dbt.config.get("gate_min_k")),
+        "max_k": int(dbt.config.get("gate_max_k")),
+        "min_silhouette": float(dbt.config.get("gate_min_silhouette")),
+        "min_stability": float(dbt.config.get("gate_min_stability")),
+        "min_segment_share": float(dbt.config.get("gate_min_segment_share")),
+    }
+    # A rerun on the rows the newest segmenter was trained on (e.g. after an
+    # interrupted build) would append it again, matched to itself: append nothing.
+    fingerprint = training_fingerprint(
+        frames, settings={"gate": gate}, library_versions=library_versions(), code=segmentation
+    )
+    if already_trained(dbt, session, fingerprint):
+        return no_new_rows(dbt, session)
+
     previous_model_json = None
     if dbt.is_incremental:
         previous = session.execute(
@@ -36,13 +64,6 @@ def model(dbt, session):
         ).fetchall()
         previous_model_json = previous[0][0] if previous else None
 
-    gate = {
-        "min_k": int(dbt.config.get("gate_min_k")),
-        "max_k": int(dbt.config.get("gate_max_k")),
-        "min_silhouette": float(dbt.config.get("gate_min_silhouette")),
-        "min_stability": float(dbt.config.get("gate_min_stability")),
-        "min_segment_share": float(dbt.config.get("gate_min_segment_share")),
-    }
     result = train_segmenter(latest, previous_model_json=previous_model_json, gate=gate)
     row = dict(result.registry_row)
 
@@ -61,4 +82,5 @@ def model(dbt, session):
         pd.Timestamp(latest_labelled_date).date().isoformat() if len(labelled) else None
     )
     row["observed_purchase_rates_json"] = json.dumps(outcomes)
+    row[FINGERPRINT_COLUMN] = fingerprint
     return with_date_column(registry_row_frame(row))

@@ -91,7 +91,12 @@ def test_evaluation_tables_are_filled(built_warehouse):
 
 @pytest.fixture(scope="module")
 def failed_retrain(built_warehouse, tmp_path_factory):
-    """Retrain with an unreachable propensity gate, on a copy of the warehouse."""
+    """Retrain with an unreachable propensity gate, on a copy of the warehouse.
+
+    The segment gate is made a little stricter too: a rerun on exactly the
+    inputs of the newest registry row appends nothing (segment_and_predict.registry),
+    and this changed setting makes it a real retrain on the same data.
+    """
     warehouse = copy_warehouse(built_warehouse, tmp_path_factory.mktemp("retrain"))
     before = {
         "scores": read_table(warehouse, "select * from propensity_scores order by customer_id"),
@@ -99,7 +104,10 @@ def failed_retrain(built_warehouse, tmp_path_factory):
         "segment_models": read_table(warehouse, "select * from segment_models"),
     }
     result = run_dbt(
-        ["build"], warehouse, dbt_vars={"propensity_gate_min_roc_auc": 0.999}, capture=True
+        ["build"],
+        warehouse,
+        dbt_vars={"propensity_gate_min_roc_auc": 0.999, "segment_gate_min_segment_share": 0.031},
+        capture=True,
     )
     return warehouse, before, result
 

@@ -1,0 +1,37 @@
+{#
+  Runs in every build (on-run-start, before any model): every var that a model
+  or test inlines in SQL, or that a Python model reads through its config, is
+  checked here, so a bad value stops the run with one sentence naming the var
+  instead of a failure (or worse, altered SQL) halfway through. The same
+  macros guard each place the var is used; this only makes the error early.
+  raw_data_path is checked by check_raw_export, the int vars of the snapshot
+  models where they are used (each with its own upper bound).
+#}
+{% macro validate_vars() %}
+    {%- if not execute or flags.WHICH not in ('build', 'run', 'test') -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- do scoring_as_of_date_literal() -%}
+    {%- for name in [
+        'propensity_gate_min_roc_auc', 'propensity_gate_min_pr_auc', 'propensity_gate_min_f1',
+        'segment_gate_min_silhouette', 'segment_gate_min_stability',
+        'segment_gate_min_segment_share'] -%}
+        {%- do fraction_var(name) -%}
+    {%- endfor -%}
+    {%- for name in ['segment_gate_min_k', 'segment_gate_max_k', 'model_threads'] -%}
+        {%- do positive_int_var(name) -%}
+    {%- endfor -%}
+    {{ return('') }}
+{% endmacro %}
+
+
+{# A number from 0 to 1 (gate thresholds), safe to inline in SQL. #}
+{% macro fraction_var(name) %}
+    {%- set value = var(name) | string | trim -%}
+    {%- if not modules.re.match('^[0-9]*[.]?[0-9]+$', value) or value | float > 1 -%}
+        {{ exceptions.raise_compiler_error(
+            "The var " ~ name ~ " must be a number from 0 to 1; got: '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+    {{ return(value | float) }}
+{% endmacro %}

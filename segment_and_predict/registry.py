@@ -1,0 +1,77 @@
+"""Append-only model registries that a rerun never duplicates.
+
+A build can be interrupted after a registry row is committed but before the
+rest of the build finishes (a kill, a crash, a failing test downstream). The
+rerun trains again on the same inputs, and since a retrain is a function of
+its inputs alone (rows in key order, fixed seeds), it would append the same
+model a second time. So each registry row records a fingerprint of everything
+that shapes the model, and a training run whose fingerprint equals the newest
+row's appends nothing: the registry holds one row per distinct training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+
+FINGERPRINT_COLUMN = "training_fingerprint"
+
+
+def training_fingerprint(
+    rows: pd.DataFrame,
+    *,
+    settings: Mapping[str, object],
+    library_versions: Mapping[str, str],
+    code: ModuleType,
+) -> str:
+    """SHA-256 of a training run's inputs, as hex.
+
+    ``rows`` are the training rows in key order (every column, values and
+    types); ``settings`` the parameters that change the outcome (gates,
+    threads); ``library_versions`` the versions that shape the model; ``code``
+    the package whose source trains it (every ``.py`` file in its folder), so
+    a change to the training code is a new training too.
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps(list(map(str, rows.columns))).encode())
+    digest.update(json.dumps([str(t) for t in rows.dtypes]).encode())
+    digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    digest.update(json.dumps(dict(settings), sort_keys=True, default=str).encode())
+    digest.update(json.dumps(dict(library_versions), sort_keys=True).encode())
+    package_dir = Path(code.__file__).parent
+    for source in sorted(package_dir.rglob("*.py")):
+        digest.update(source.relative_to(package_dir).as_posix().encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def newest_training_fingerprint(session, registry: object) -> str | None:
+    """The fingerprint of the newest row of ``registry`` (a table name), or None.
+
+    None also when the table predates the fingerprint column (its rows were
+    trained by an older version, so nothing is known to match).
+    """
+    columns = [d[0] for d in session.execute(f"select * from {registry} limit 0").description]
+    if FINGERPRINT_COLUMN not in columns:
+        return None
+    rows = session.execute(
+        f"select {FINGERPRINT_COLUMN} from {registry} order by trained_at desc limit 1"
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def already_trained(dbt, session, fingerprint: str) -> bool:
+    """True when this incremental registry's newest row was trained on the same inputs."""
+    if not dbt.is_incremental:
+        return False
+    return newest_training_fingerprint(session, dbt.this) == fingerprint
+
+
+def no_new_rows(dbt, session):
+    """An empty relation shaped like the registry: what a model returns to append nothing."""
+    return session.sql(f"select * from {dbt.this} limit 0")
