@@ -60,7 +60,7 @@ bounds as (
         -- the label window [d, d + label_days) is observed when it ends by the
         -- end of the last observed day
         cast(max(last_event_at) as date) + 1 - {{ label_days }} as latest_labelled_as_of_date,
-        (select cast(min(signed_up_at) as date) from customers) as first_signup_date
+        (select cast(min(customers.signed_up_at) as date) from customers) as first_signup_date
     from event_timestamps
 ),
 
@@ -73,13 +73,15 @@ checked_bounds as (
                     'The var as_of_date (' || scoring_as_of_date || ') is after the data: the '
                     || 'last event in the raw export is on ' || last_observed_date
                     || ', so the latest date that can be scored is ' || (last_observed_date + 1)
-                    || '. The build stopped before any feature, model or score changed (docs/bad_inputs.md).'
+                    || '. The build stopped before any feature, model or score changed '
+                    || '(docs/bad_inputs.md).'
                 )
             when scoring_as_of_date <= first_signup_date
                 then error(
                     'The var as_of_date (' || scoring_as_of_date || ') is before the data: the '
                     || 'first customer signed up on ' || first_signup_date
-                    || ', so there is nobody to score. The build stopped before any feature, model or score changed (docs/bad_inputs.md).'
+                    || ', so there is nobody to score. The build stopped before any feature, '
+                    || 'model or score changed (docs/bad_inputs.md).'
                 )
             else true
         end
