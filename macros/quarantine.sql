@@ -22,6 +22,7 @@
     {%- if not execute -%}
         {#- parsing: the source is recorded here; the staged parents a table is
             checked against are declared in its model (-- depends_on: ref(...)) -#}
+        {%- do ref('raw_duplicate_keys') -%}
         {{ return(raw_source(table_name)) }}
     {%- endif -%}
     {%- set node = raw_source_node(table_name) -%}
@@ -87,17 +88,48 @@
                 cast(null as varchar) as quarantine_example_key
             {%- endif %}
         from (
-            select
-                *
-                {%- if key %},
-                    row_number() over (
-                        partition by {{ key | join(', ') }} order by hash({{ columns | join(', ') }})
-                    ) as _copy_number,
-                    min(hash({{ columns | join(', ') }})) over (partition by {{ key | join(', ') }})
-                    <> max(hash({{ columns | join(', ') }})) over (partition by {{ key | join(', ') }})
-                        as _has_conflicting_copies
-                {%- endif %}
-            from {{ raw_source(table_name) }}
+            {%- if key %}
+                {#- Keys that occur more than once are found once per build
+                    (the table raw_duplicate_keys); only their rows are looked at
+                    row by row here, so reading staging stays a scan. -#}
+                with raw_rows as (
+                    select
+                        {{ columns | join(', ') }},
+                        {{ raw_key_text(key) }} as _key_text
+                    from {{ raw_source(table_name) }}
+                ),
+
+                keys_with_copies as (
+                    select key_text as _key_text
+                    from {{ ref('raw_duplicate_keys') }}
+                    where table_name = '{{ table_name }}'
+                ),
+
+                copies as (
+                    select
+                        raw_rows.*,
+                        hash({{ columns | join(', ') }}) as row_hash
+                    from raw_rows
+                    semi join keys_with_copies using (_key_text)
+                )
+
+                select
+                    raw_rows.*,
+                    1 as _copy_number,
+                    false as _has_conflicting_copies
+                from raw_rows
+                anti join keys_with_copies using (_key_text)
+                union all
+                select
+                    {{ columns | join(', ') }},
+                    _key_text,
+                    row_number() over (partition by _key_text order by row_hash) as _copy_number,
+                    min(row_hash) over (partition by _key_text)
+                    <> max(row_hash) over (partition by _key_text) as _has_conflicting_copies
+                from copies
+            {%- else %}
+                select * from {{ raw_source(table_name) }}
+            {%- endif %}
         ) as source
         {%- for fk in foreign_keys %}
             left join (
@@ -109,6 +141,14 @@
         {%- endfor %}
     )
 {% endmacro %}
+
+
+{# A table's primary key as one text (null when a key column is null). #}
+{% macro raw_key_text(key_columns) -%}
+    {%- for column in key_columns -%}
+        cast({{ column }} as varchar){% if not loop.last %} || '|' || {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
 
 
 {#

@@ -196,6 +196,8 @@ def test_too_many_quarantined_rows_reject_the_export(raw_copy, tmp_path):
         result,
         "Raw table 'orders': ",
         "were quarantined (unknown_customer on customer_id: ",
+        "Raw table 'order_lines': ",
+        "were quarantined (unknown_order on order_id: ",
         "more than the var data_quality_max_quarantined_share = 0.05",
     )
     issues = read_table(warehouse, "select * from data_quality_issues order by table_name")

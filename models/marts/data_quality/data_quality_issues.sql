@@ -1,5 +1,6 @@
 -- depends_on: {{ ref('stg_customers') }}
 -- depends_on: {{ ref('stg_orders') }}
+-- depends_on: {{ ref('raw_duplicate_keys') }}
 {#
   Rows of the raw export that staging left out, counted per table, rule and
   column. Built from the same checked_raw_source relation the staging models
