@@ -5,7 +5,7 @@
   from the same relation. The rules come from the raw sources' YAML
   (models/staging/_raw__sources.yml):
 
-    table meta primary_key          -> missing_value, duplicate_row, duplicate_key
+    table meta primary_key          -> missing_value, duplicate_key, duplicate_row
     table meta foreign_keys         -> missing_value, unknown_<what> (checked against
                                        the *staged* parent, so the orders of a
                                        quarantined customer are quarantined too)

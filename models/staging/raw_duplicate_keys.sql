@@ -16,13 +16,20 @@ with
 
 {% for node in keyed_tables | sort(attribute='name') %}
     keys_{{ node.name }} as (
+        -- grouped by the key columns as exported (faster than by text); only
+        -- the repeated keys are turned into text
         select
             '{{ node.name }}' as table_name,
             {{ raw_key_text(node.meta.primary_key) }} as key_text,
-            count(*) as copies
-        from {{ raw_source(node.name) }}
-        group by key_text
-        having count(*) > 1
+            copies
+        from (
+            select
+                {{ node.meta.primary_key | join(', ') }},
+                count(*) as copies
+            from {{ raw_source(node.name) }}
+            group by {{ node.meta.primary_key | join(', ') }}
+            having count(*) > 1
+        ) as repeated_keys
     ),
 {% endfor %}
 
