@@ -1,11 +1,21 @@
 {#
-  Runs first in every build (on-run-start): stops with one plain sentence when
-  the raw folder or a required table is missing, before any model or test runs.
+  Runs first in every build (on-run-start): stops with plain sentences, before
+  any model or test runs, when
+  - a var that reaches SQL is malformed (as_of_date, raw_load_date, the
+    data-quality limit);
+  - the raw folder or a required table is missing;
+  - a present raw file is not readable Parquet, lacks a contract column, has a
+    column of the wrong type, or (required table) holds no rows: checked by
+    raw_table_problem (segment_and_predict/raw_checks.py via the dbt plugin).
+  The catalogue of bad inputs and what happens to each: docs/bad_inputs.md.
 #}
 {% macro check_raw_export() %}
     {%- if not execute or flags.WHICH not in ('build', 'run', 'test') -%}
         {{ return('') }}
     {%- endif -%}
+    {%- do scoring_as_of_date_literal() -%}
+    {%- do raw_load_date_literal() -%}
+    {%- do max_quarantined_share() -%}
     {%- set folder = validated_raw_data_path() -%}
     {%- set found = run_query("select count(*) from glob('" ~ folder ~ "/*.parquet')") -%}
     {%- if found.columns[0].values()[0] == 0 -%}
@@ -16,13 +26,27 @@
             ~ "(docs/raw_data_contract.md)."
         ) }}
     {%- endif -%}
-    {%- for node in graph.sources.values() if node.source_name == 'raw' and node.meta.get('required') -%}
-        {%- if not raw_table_exists(node.name) -%}
-            {{ exceptions.raise_compiler_error(
+    {%- set problems = [] -%}
+    {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
+        {%- if raw_table_exists(node.name) -%}
+            {%- set checked = run_query(
+                "select raw_table_problem('" ~ node.name ~ "', '" ~ raw_table_path(node.name) ~ "')"
+            ) -%}
+            {%- set problem = checked.columns[0].values()[0] -%}
+            {%- if problem -%}
+                {%- do problems.append(problem) -%}
+            {%- endif -%}
+        {%- elif node.meta.get('required') -%}
+            {%- do problems.append(
                 "Raw table '" ~ node.name ~ "' is required but " ~ raw_table_path(node.name)
                 ~ " was not found (docs/raw_data_contract.md)."
-            ) }}
+            ) -%}
         {%- endif -%}
     {%- endfor -%}
+    {%- if problems -%}
+        {{ exceptions.raise_compiler_error(
+            "The raw export does not fit the contract; nothing was built:\n" ~ problems | join('\n')
+        ) }}
+    {%- endif -%}
     {{ return('') }}
 {% endmacro %}

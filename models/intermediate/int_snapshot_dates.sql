@@ -3,12 +3,17 @@
   trains (a model tagged "training" is selected), training snapshots every
   snapshot_interval_days back from the latest date whose label window is fully
   observed. One row per date; a date can be both.
+
+  An explicit as_of_date outside the data stops the build here with a plain
+  error (after the first sign-up, at most the day after the last event).
+  Runs after the data-quality gate, so nothing is built from a broken export.
 #}
 {%- set scoring_literal = scoring_as_of_date_literal() -%}
 {%- set snapshot_count = positive_int_var('training_snapshot_count', 120) -%}
 {%- set snapshot_count = snapshot_count if run_includes_training() else 0 -%}
 {%- set interval_days = positive_int_var('snapshot_interval_days', 366) -%}
-{%- set label_days = positive_int_var('label_window_days', 366) -%}
+{%- set label_days = positive_int_var('label_window_days', 366) %}
+-- depends_on: {{ ref('data_quality_issues') }}
 
 with
 
@@ -32,6 +37,10 @@ returns as (
     select * from {{ ref('stg_returns') }}
 ),
 
+customers as (
+    select * from {{ ref('stg_customers') }}
+),
+
 event_timestamps as (
     select max(ordered_at) as last_event_at from orders
     union all
@@ -50,15 +59,39 @@ bounds as (
         {{ scoring_literal or 'cast(max(last_event_at) as date) + 1' }} as scoring_as_of_date,
         -- the label window [d, d + label_days) is observed when it ends by the
         -- end of the last observed day
-        cast(max(last_event_at) as date) + 1 - {{ label_days }} as latest_labelled_as_of_date
+        cast(max(last_event_at) as date) + 1 - {{ label_days }} as latest_labelled_as_of_date,
+        (select cast(min(customers.signed_up_at) as date) from customers) as first_signup_date
     from event_timestamps
+),
+
+checked_bounds as (
+    select * from bounds
+    where
+        case
+            when scoring_as_of_date > last_observed_date + 1
+                then error(
+                    'The var as_of_date (' || scoring_as_of_date || ') is after the data: the '
+                    || 'last event in the raw export is on ' || last_observed_date
+                    || ', so the latest date that can be scored is ' || (last_observed_date + 1)
+                    || '. The build stopped before any feature, model or score changed '
+                    || '(docs/bad_inputs.md).'
+                )
+            when scoring_as_of_date <= first_signup_date
+                then error(
+                    'The var as_of_date (' || scoring_as_of_date || ') is before the data: the '
+                    || 'first customer signed up on ' || first_signup_date
+                    || ', so there is nobody to score. The build stopped before any feature, '
+                    || 'model or score changed (docs/bad_inputs.md).'
+                )
+            else true
+        end
 ),
 
 training_dates as (
     select
-        bounds.latest_labelled_as_of_date
+        checked_bounds.latest_labelled_as_of_date
         - cast(snapshots.snapshot_index * {{ interval_days }} as integer) as as_of_date
-    from bounds
+    from checked_bounds
     cross join range({{ snapshot_count }}) as snapshots (snapshot_index)
 ),
 
@@ -73,7 +106,7 @@ all_dates as (
         scoring_as_of_date as as_of_date,
         true as is_scoring_snapshot,
         false as is_training_snapshot
-    from bounds
+    from checked_bounds
 ),
 
 final as (
@@ -81,12 +114,12 @@ final as (
         all_dates.as_of_date,
         bool_or(all_dates.is_scoring_snapshot) as is_scoring_snapshot,
         bool_or(all_dates.is_training_snapshot) as is_training_snapshot,
-        all_dates.as_of_date + {{ label_days }} <= any_value(bounds.last_observed_date) + 1
+        all_dates.as_of_date + {{ label_days }} <= any_value(checked_bounds.last_observed_date) + 1
             as is_label_observed,
         all_dates.as_of_date + {{ label_days }} as label_window_end_date,
-        any_value(bounds.last_observed_date) as last_observed_date
+        any_value(checked_bounds.last_observed_date) as last_observed_date
     from all_dates
-    cross join bounds
+    cross join checked_bounds
     group by all_dates.as_of_date
 )
 

@@ -1,7 +1,9 @@
 with
 
 source as (
-    select * from {{ raw_source('customers') }}
+    -- rows breaking a data-quality rule are quarantined (counted in data_quality_issues)
+    select * from {{ checked_raw_source('customers') }}
+    where quarantine_rule is null
 ),
 
 renamed as (

@@ -1,7 +1,10 @@
+-- depends_on: {{ ref('stg_customers') }} (quarantine: rows of unknown customers)
 with
 
 source as (
-    select * from {{ raw_source('marketing_messages') }}
+    -- rows breaking a data-quality rule are quarantined (counted in data_quality_issues)
+    select * from {{ checked_raw_source('marketing_messages') }}
+    where quarantine_rule is null
 ),
 
 renamed as (

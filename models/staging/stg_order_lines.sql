@@ -1,7 +1,10 @@
+-- depends_on: {{ ref('stg_orders') }} (quarantine: rows of unknown orders)
 with
 
 source as (
-    select * from {{ raw_source('order_lines') }}
+    -- rows breaking a data-quality rule are quarantined (counted in data_quality_issues)
+    select * from {{ checked_raw_source('order_lines') }}
+    where quarantine_rule is null
 ),
 
 renamed as (

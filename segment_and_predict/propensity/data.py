@@ -242,6 +242,27 @@ class FeatureEncoder:
                 columns[name] = _to_float(frame[name])
         return pd.DataFrame(columns, index=frame.index)
 
+    def unseen_categories(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Category values in ``frame`` that the fit never saw, with how many rows hold each.
+
+        These are exactly the values :meth:`transform` turns into missing. Returns
+        the columns feature, category_value and rows (one row per feature and value,
+        most frequent first); empty when every value is known.
+        """
+        counts = []
+        for name, levels in self.categorical_levels_.items():
+            if name not in frame.columns:
+                continue
+            text = _as_text(frame[name]).dropna()
+            unseen = text[~text.isin(levels)]
+            for value, rows in unseen.value_counts(sort=False).items():
+                counts.append((name, str(value), int(rows)))
+        out = pd.DataFrame(counts, columns=["feature", "category_value", "rows"])
+        out = out.astype({"feature": "string", "category_value": "string", "rows": "int64"})
+        return out.sort_values(
+            ["rows", "feature", "category_value"], ascending=[False, True, True], kind="stable"
+        ).reset_index(drop=True)
+
     def fit_transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.fit(frame).transform(frame)
 

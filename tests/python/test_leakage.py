@@ -144,7 +144,10 @@ def features_at_cutoff(raw: Path, warehouse_file: Path) -> pd.DataFrame:
     result = run_dbt(
         ["build", "--select", "+customer_features", "--exclude", "test_type:unit"],
         warehouse,
-        dbt_vars={"as_of_date": CUTOFF},
+        # The tampering deletes future orders but keeps their lines; the quarantine
+        # leaves those orphan lines out (as the join to orders did before), and
+        # they are far more than the data-quality gate allows, so the gate is off.
+        dbt_vars={"as_of_date": CUTOFF, "data_quality_max_quarantined_share": 1},
         capture=True,
     )
     assert_dbt_ok(result)
@@ -174,8 +177,15 @@ def test_every_feature_at_the_cutoff_is_identical(original_and_tampered):
     original, tampered = original_and_tampered
     assert len(original) > 1000
     features = [c for c in original.columns if c != "purchased_next_30d"]
+    # Exact, except that a sum of doubles depends on the order DuckDB feeds the
+    # rows to the aggregate, which joins (such as the staging quarantine's lookups
+    # of customers and orders) do not keep: float features may differ in their last
+    # bits (relative 1e-15). The tolerance is many orders of magnitude below any
+    # change a leaked event makes.
     pd.testing.assert_frame_equal(
         original[features].reset_index(drop=True),
         tampered[features].reset_index(drop=True),
-        check_exact=True,
+        check_exact=False,
+        rtol=1e-12,
+        atol=0,
     )

@@ -1,0 +1,195 @@
+{#
+  Row-level quarantine of the raw export: the one place where bad rows are
+  recognised. Staging models read checked_raw_source(table) and keep only rows
+  whose quarantine_rule is null; the data_quality_issues model counts the rest
+  from the same relation. The rules come from the raw sources' YAML
+  (models/staging/_raw__sources.yml):
+
+    table meta primary_key          -> missing_value, duplicate_key, duplicate_row
+    table meta foreign_keys         -> missing_value, unknown_<what> (checked against
+                                       the *staged* parent, so the orders of a
+                                       quarantined customer are quarantined too)
+    table meta event_time           -> missing_value, dated_before_signup (tables
+                                       with a customer_id foreign key),
+                                       dated_after_load_date
+    column meta quarantine_unless   -> {rule, valid_when}: a SQL predicate every
+                                       kept row satisfies (null = not satisfied)
+
+  A row breaking several rules is counted once, under the first rule in the
+  order above. What each rule means for a user: docs/bad_inputs.md.
+#}
+{% macro checked_raw_source(table_name) %}
+    {%- if not execute -%}
+        {#- parsing: the source is recorded here; the staged parents a table is
+            checked against are declared in its model (-- depends_on: ref(...)) -#}
+        {%- do ref('raw_duplicate_keys') -%}
+        {{ return(raw_source(table_name)) }}
+    {%- endif -%}
+    {%- set node = raw_source_node(table_name) -%}
+    {%- set meta = node.meta -%}
+    {%- set columns = node.columns.values() | map(attribute='name') | list -%}
+    {%- set key = meta.get('primary_key', []) -%}
+    {%- set foreign_keys = meta.get('foreign_keys', []) -%}
+    {%- set event_time = meta.get('event_time') -%}
+    {%- set signup_parent = foreign_keys | selectattr('table', 'equalto', 'customers') | list -%}
+    {#- (rule, column, condition that breaks it), in the order rules are checked -#}
+    {%- set rules = [] -%}
+    {%- set required_columns = key + (foreign_keys | map(attribute='column') | list)
+        + ([event_time] if event_time else []) -%}
+    {%- for column in required_columns | unique -%}
+        {%- do rules.append(('missing_value', column, 'source.' ~ column ~ ' is null')) -%}
+    {%- endfor -%}
+    {%- if key -%}
+        {%- do rules.append(('duplicate_key', key | join(', '), 'source._has_conflicting_copies')) -%}
+        {%- do rules.append(('duplicate_row', key | join(', '), 'source._copy_number > 1')) -%}
+    {%- endif -%}
+    {%- for fk in foreign_keys -%}
+        {%- do rules.append((
+            fk.rule, fk.column, 'parent_' ~ loop.index ~ '.' ~ fk.column ~ ' is null'
+        )) -%}
+    {%- endfor -%}
+    {%- for column in node.columns.values() if column.meta.get('quarantine_unless') -%}
+        {%- set check = column.meta.quarantine_unless -%}
+        {%- do rules.append((
+            check.rule, column.name, 'not coalesce(' ~ check.valid_when ~ ', false)'
+        )) -%}
+    {%- endfor -%}
+    {%- if event_time and signup_parent -%}
+        {%- set signup_index = foreign_keys.index(signup_parent[0]) + 1 -%}
+        {%- do rules.append((
+            'dated_before_signup', event_time,
+            'cast(source.' ~ event_time ~ ' as date) < cast(parent_' ~ signup_index ~ '.signed_up_at as date)'
+        )) -%}
+    {%- endif -%}
+    {%- if event_time -%}
+        {%- do rules.append((
+            'dated_after_load_date', event_time,
+            'cast(source.' ~ event_time ~ ' as date) > ' ~ raw_load_date_literal()
+        )) -%}
+    {%- endif -%}
+    (
+        select
+            source.*,
+            case
+                {%- for rule, column, condition in rules %}
+                    when {{ condition }} then '{{ rule }}'
+                {%- endfor %}
+            end as quarantine_rule,
+            case
+                {%- for rule, column, condition in rules %}
+                    when {{ condition }} then '{{ column }}'
+                {%- endfor %}
+            end as quarantine_column,
+            {%- if key %}
+                concat_ws(', '
+                    {%- for column in key %}, coalesce(cast(source.{{ column }} as varchar), 'null'){% endfor -%}
+                ) as quarantine_example_key
+            {%- else %}
+                cast(null as varchar) as quarantine_example_key
+            {%- endif %}
+        from (
+            {%- if key %}
+                {#- Keys that occur more than once are found once per build
+                    (the table raw_duplicate_keys); only their rows are looked at
+                    row by row here, so reading staging stays a scan. -#}
+                with raw_rows as (
+                    select
+                        {{ columns | join(', ') }},
+                        {{ raw_key_text(key) }} as _key_text
+                    from {{ raw_source(table_name) }}
+                ),
+
+                keys_with_copies as (
+                    select key_text as _key_text
+                    from {{ ref('raw_duplicate_keys') }}
+                    where table_name = '{{ table_name }}'
+                ),
+
+                copies as (
+                    select
+                        raw_rows.*,
+                        hash({{ columns | join(', ') }}) as row_hash
+                    from raw_rows
+                    semi join keys_with_copies using (_key_text)
+                )
+
+                select
+                    raw_rows.*,
+                    1 as _copy_number,
+                    false as _has_conflicting_copies
+                from raw_rows
+                anti join keys_with_copies using (_key_text)
+                union all
+                select
+                    {{ columns | join(', ') }},
+                    _key_text,
+                    row_number() over (partition by _key_text order by row_hash) as _copy_number,
+                    min(row_hash) over (partition by _key_text)
+                    <> max(row_hash) over (partition by _key_text) as _has_conflicting_copies
+                from copies
+            {%- else %}
+                select * from {{ raw_source(table_name) }}
+            {%- endif %}
+        ) as source
+        {%- for fk in foreign_keys %}
+            left join (
+                select
+                    {{ fk.column }}{% if fk.table == 'customers' %}, signed_up_at{% endif %}
+                from {{ ref('stg_' ~ fk.table) }}
+            ) as parent_{{ loop.index }}
+                on cast(source.{{ fk.column }} as varchar) = parent_{{ loop.index }}.{{ fk.column }}
+        {%- endfor %}
+    )
+{% endmacro %}
+
+
+{# A table's primary key as one text (null when a key column is null). #}
+{% macro raw_key_text(key_columns) -%}
+    {%- for column in key_columns -%}
+        cast({{ column }} as varchar){% if not loop.last %} || '|' || {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
+
+{#
+  The load date: events dated after it cannot have happened yet and are
+  quarantined (rule dated_after_load_date). var raw_load_date = 'default' means
+  the day after the build runs (by the machine's clock; one day of slack so an
+  export in a time zone ahead of the machine's is never cut).
+#}
+{% macro raw_load_date_literal() %}
+    {%- set value = var('raw_load_date') | string | trim -%}
+    {%- if value == 'default' -%}
+        {%- set load_date = modules.datetime.date.today() + modules.datetime.timedelta(days=1) -%}
+        {{ return("date '" ~ load_date.isoformat() ~ "'") }}
+    {%- endif -%}
+    {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+        {{ exceptions.raise_compiler_error(
+            "The var raw_load_date must be a date written YYYY-MM-DD (or 'default' for the day "
+            ~ "after the build runs); got: '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+    {%- set year, month, day = value.split('-') | map('int') | list -%}
+    {%- if not (1 <= year and 1 <= month <= 12 and 1 <= day <= days_in_month(year, month)) -%}
+        {{ exceptions.raise_compiler_error(
+            "The var raw_load_date is not a real calendar date: '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+    {{ return("date '" ~ value ~ "'") }}
+{% endmacro %}
+
+
+{#
+  var data_quality_max_quarantined_share: the share of a raw table's rows that
+  may be quarantined before the export counts as broken and the build stops.
+#}
+{% macro max_quarantined_share() %}
+    {%- set value = var('data_quality_max_quarantined_share') | string | trim -%}
+    {%- if not modules.re.match('^(0|1|0?[.][0-9]+|1[.]0*)$', value) -%}
+        {{ exceptions.raise_compiler_error(
+            "The var data_quality_max_quarantined_share must be a number from 0 to 1 (a share "
+            ~ "of a table's rows, e.g. 0.05); got: '" ~ value ~ "'"
+        ) }}
+    {%- endif -%}
+    {{ return(value | float) }}
+{% endmacro %}

@@ -1,0 +1,47 @@
+"""unseen_category_values: category values at the scoring date the serving model never saw.
+
+The customers holding them are still scored: the propensity model's encoder
+maps an unseen value to missing (LightGBM's missing branch). This table makes
+that visible (feature, value, customers) so a new region or channel in the
+export is noticed instead of silently scored as "unknown"; a warn-severity test
+reports it in the build output.
+"""
+
+import pandas as pd
+import pyarrow as pa
+
+from segment_and_predict.propensity import PropensityModel
+from segment_and_predict.serving import newest_passing_model, scoring_snapshot
+
+SCHEMA = pa.schema(
+    [
+        ("as_of_date", pa.date32()),
+        ("model_id", pa.string()),
+        ("feature", pa.string()),
+        ("category_value", pa.string()),
+        ("customers", pa.int64()),
+    ]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    model_id, model_json = newest_passing_model(
+        dbt.ref("propensity_models").select(
+            "model_id, model_json, trained_at, passed_quality_gate"
+        ),
+        kind="propensity",
+    )
+    features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
+    unseen = PropensityModel.from_json(model_json).encoder_.unseen_categories(features)
+    as_of_date = pd.Timestamp(features["as_of_date"].iloc[0]).date() if len(features) else None
+    return pa.table(
+        {
+            "as_of_date": [as_of_date] * len(unseen),
+            "model_id": [model_id] * len(unseen),
+            "feature": unseen["feature"].tolist(),
+            "category_value": unseen["category_value"].tolist(),
+            "customers": unseen["rows"].tolist(),
+        },
+        schema=SCHEMA,
+    )

@@ -1,0 +1,119 @@
+"""Structural checks of one raw Parquet file against the raw-data contract.
+
+The build's first step (the dbt on-run-start hook ``check_raw_export``) calls
+:func:`raw_table_problem` for every raw table that is present, through the
+DuckDB function of the same name that :mod:`segment_and_predict.dbt_plugin`
+registers. A problem stops the build before any model runs, with a sentence
+naming the table, the column and the rule broken, instead of a reader error
+deep inside a model. Row-level problems (duplicates, unknown customers, ...)
+are not checked here: staging quarantines those rows (``macros/quarantine.sql``).
+
+Types are checked by family, not exactly: exports differ in integer widths,
+timestamp units and string encodings, and staging casts every column to the
+contract's type. What is rejected is a column that cannot mean what the
+contract says (text where an amount belongs, a number where a timestamp
+belongs, a timestamp with a time zone where local time is promised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from segment_and_predict.contract import TABLES_BY_NAME
+
+CONTRACT_DOC = "docs/raw_data_contract.md"
+
+
+def _is_text(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        return _is_text(t.value_type)
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def _is_naive_time(t: pa.DataType) -> bool:
+    return (pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_date(t)
+
+
+# Contract type -> (test, what is accepted, in words for the message).
+ACCEPTED_TYPES: dict[str, tuple[Callable[[pa.DataType], bool], str]] = {
+    "VARCHAR": (
+        lambda t: _is_text(t) or pa.types.is_integer(t),
+        "text, or integers for identifiers and codes",
+    ),
+    "TIMESTAMP": (_is_naive_time, "a timestamp without time zone (any unit) or a date"),
+    "DOUBLE": (_is_number, "a number: integer, float or decimal"),
+    "INTEGER": (_is_number, "a whole number: any integer type (floats are rounded)"),
+    "BOOLEAN": (pa.types.is_boolean, "a boolean"),
+}
+
+
+def _type_problem(contract_type: str, found: pa.DataType) -> str | None:
+    if pa.types.is_null(found):  # a column that is null everywhere fits any type
+        return None
+    accepts, accepted = ACCEPTED_TYPES[contract_type]
+    if accepts(found):
+        return None
+    if pa.types.is_timestamp(found) and found.tz is not None:
+        return (
+            f"rule 'column type': found a timestamp with time zone {found.tz}; the contract "
+            f"wants naive timestamps in the shop's local time ({accepted})"
+        )
+    return f"rule 'column type': found {found}, the contract requires {contract_type} ({accepted})"
+
+
+def raw_table_problems(table_name: str, path: str) -> list[str]:
+    """Every structural problem of the raw file ``path`` holding contract table ``table_name``.
+
+    Returns an empty list when the file is a readable Parquet file with every
+    contract column in an accepted type (and, for a required table, rows).
+    Extra columns are allowed and ignored.
+    """
+    table = TABLES_BY_NAME.get(table_name)
+    if table is None:
+        return [f"Raw table '{table_name}' is not part of the contract ({CONTRACT_DOC})."]
+    try:
+        parquet = pq.ParquetFile(path)
+        schema = parquet.schema_arrow
+        num_rows = parquet.metadata.num_rows
+    except FileNotFoundError:
+        return [f"Raw table '{table_name}': the file {path} was not found."]
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not readable"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [
+            f"Raw table '{table_name}': rule 'readable Parquet': {path} is not a readable "
+            f"Parquet file ({reason}). Export it again ({CONTRACT_DOC})."
+        ]
+    problems = []
+    found = {field.name: field.type for field in schema}
+    for column in table.columns:
+        if column.name not in found:
+            problems.append(
+                f"Raw table '{table_name}', column '{column.name}': rule 'required column': "
+                f"missing from {path} (it has: {', '.join(found) or 'no columns'}); the contract "
+                f"requires {column.name} {column.type} ({CONTRACT_DOC})."
+            )
+            continue
+        problem = _type_problem(column.type, found[column.name])
+        if problem:
+            problems.append(
+                f"Raw table '{table_name}', column '{column.name}': {problem} ({CONTRACT_DOC})."
+            )
+    if table.required and num_rows == 0 and not problems:
+        problems.append(
+            f"Raw table '{table_name}': rule 'required table has rows': {path} holds no rows, "
+            f"and the table is required ({CONTRACT_DOC})."
+        )
+    return problems
+
+
+def raw_table_problem(table_name: str, path: str) -> str | None:
+    """The problems of :func:`raw_table_problems` as one text (one per line), or None."""
+    problems = raw_table_problems(table_name, path)
+    return "\n".join(problems) if problems else None
