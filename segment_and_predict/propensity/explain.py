@@ -229,4 +229,6 @@ def reasons(
         out[slot + "_feature"] = feature.where(~empty, None)
         out[slot + "_value"] = val.where(~empty, None)
         out[slot + "_direction"] = direction.where(~empty, None)
-    return pd.DataFrame(out, index=X.index).astype("str")
+    frame = pd.DataFrame(out)  # positional: the Series above are numbered 0..n-1
+    frame.index = X.index
+    return frame.astype("str")

@@ -25,6 +25,10 @@ SCORE_COLUMNS = (
 )
 
 
+# Rows per block of contributions and reasons (~100 MiB of contributions each).
+REASON_BLOCK_ROWS = 250_000
+
+
 def _within_snapshot_ranks(
     probability: np.ndarray, as_of_date: pd.Series
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -66,13 +70,9 @@ def score_customers(
     check_columns(features, require_label=False)
     if reason_method not in ("shap", "path"):
         raise ValueError(f"reason_method must be 'shap' or 'path', got {reason_method!r}")
-    X = model.encoder_.transform(features)
-    if reason_method == "shap":
-        contributions = model.contributions(X)
-    else:
-        contributions = path_contributions(model, X)
+    X = model.encoder_.transform(features).reset_index(drop=True)
     # The probability is the sigmoid of the row sum of contributions; computing it
-    # by a second predict call keeps it bit-identical to predict_probability.
+    # by a predict call keeps it bit-identical to predict_probability.
     probability = model.predict_probability(X)
     percentile, decile = _within_snapshot_ranks(probability, features[AS_OF_DATE])
     out = pd.DataFrame(
@@ -85,7 +85,22 @@ def score_customers(
             "is_predicted_buyer": probability >= model.threshold_,
         }
     )
-    reason_frame = reasons(model, X.reset_index(drop=True), contributions)
+    # Contributions and reason texts are computed a block of rows at a time, so
+    # memory stays bounded however many customers there are (2.4M customers in
+    # one block would need several GiB for the contributions alone).
+    reason_blocks = []
+    for start in range(0, len(X), REASON_BLOCK_ROWS):
+        block = X.iloc[start : start + REASON_BLOCK_ROWS]
+        if reason_method == "shap":
+            contributions = model.contributions(block)
+        else:
+            contributions = path_contributions(model, block)
+        reason_blocks.append(reasons(model, block, contributions))
+    reason_frame = (
+        pd.concat(reason_blocks, axis=0)
+        if reason_blocks
+        else reasons(model, X, np.zeros((0, len(model.features_) + 1)))
+    )
     out = pd.concat([out, reason_frame], axis=1)
     out["model_id"] = model_id
     return out[list(SCORE_COLUMNS)]

@@ -209,7 +209,7 @@ def exact_contributions(
     n_rows, n_features = matrix.shape
     total = np.zeros((n_features + 1, n_rows))
     if n_rows == 0:
-        return total.T.copy()
+        return total.T
     trees = [_splits(tree) for tree in dump["tree_info"]]
     binning = _Binning(matrix, [node for nodes in trees for node in nodes])
     row_numbers = np.arange(n_rows)
@@ -234,4 +234,5 @@ def exact_contributions(
             by_key[groups] = values[:, column]
             total[column] += by_key[key]
     total[n_features] = expected_value
-    return np.ascontiguousarray(total.T)
+    # The transpose is a view (column-major): no second copy of the result.
+    return total.T

@@ -538,3 +538,13 @@ def test_rule_baseline_works_with_missing_signals(features):
     none = RecencyFrequencyRule().fit(X[["noise_1"]], y, X_val[["noise_1"]], y_val)
     p = none.predict_probability(X_val[["noise_1"]])
     assert none.signals_ == [] and np.ptp(p) == 0
+
+
+def test_scoring_in_blocks_equals_scoring_in_one_block(features, trained, scores, monkeypatch):
+    from segment_and_predict.propensity import scoring
+
+    latest = features[features["as_of_date"] == features["as_of_date"].max()]
+    monkeypatch.setattr(scoring, "REASON_BLOCK_ROWS", 97)
+    in_blocks = score_customers(latest, trained.model, trained.registry_row["model_id"])
+    assert len(latest) > 3 * 97
+    pd.testing.assert_frame_equal(in_blocks, scores)
