@@ -4,6 +4,9 @@
 -- absent table are null in customer_features and the models leave them out.
 -- The table list must name every raw source; the staging model of each is
 -- counted (refs need a list dbt can read when it parses the project).
+-- It is published with the features it describes: a build rejected before
+-- customer_features (bad export, bad as_of_date) leaves the last good one.
+-- depends_on: {{ ref('customer_features') }}
 {%- set contract_tables = [
     'customers',
     'orders',
