@@ -5,9 +5,10 @@
 #}
 {% macro monitoring_psi_thresholds() %}
     {%- set thresholds = {} -%}
-    {%- for level in ['warn', 'fail'] -%}
+    {%- for level, value in [
+        ('warn', var('monitoring_psi_warn')), ('fail', var('monitoring_psi_fail'))] -%}
         {%- set name = 'monitoring_psi_' ~ level -%}
-        {%- set value = var(name) | string | trim -%}
+        {%- set value = value | string | trim -%}
         {%- if not modules.re.match('^[0-9]*\.?[0-9]+$', value) or value | float <= 0 -%}
             {{ exceptions.raise_compiler_error(
                 "The var " ~ name ~ " must be a number above 0 (a PSI, e.g. 0.1); got: '"

@@ -21,6 +21,17 @@
     {%- for name in ['segment_gate_min_k', 'segment_gate_max_k', 'model_threads'] -%}
         {%- do positive_int_var(name) -%}
     {%- endfor -%}
+    {%- do positive_int_var('propensity_max_training_rows', 1000000000) -%}
+    {%- set must_beat = var('propensity_gate_must_beat_baselines') | string | trim | lower -%}
+    {%- if must_beat not in ('true', 'false') -%}
+        {{ exceptions.raise_compiler_error(
+            "The var propensity_gate_must_beat_baselines must be true or false; got: '"
+            ~ must_beat ~ "'"
+        ) }}
+    {%- endif -%}
+    {%- do raw_load_date_literal() -%}
+    {%- do max_quarantined_share() -%}
+    {%- do monitoring_psi_thresholds() -%}
     {{ return('') }}
 {% endmacro %}
 

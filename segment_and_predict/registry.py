@@ -17,9 +17,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 
 FINGERPRINT_COLUMN = "training_fingerprint"
+
+
+# Float features are hashed rounded to this many significant bits (~9 decimal
+# digits): DuckDB sums in parallel, so two builds on the same data can differ
+# in the last bits of an average (~1e-14), which must not count as new inputs.
+_FINGERPRINT_MANTISSA_BITS = 30
+
+
+def _floats_rounded(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with every float column rounded to _FINGERPRINT_MANTISSA_BITS bits."""
+    out = rows.copy(deep=False)
+    for name in rows.columns:
+        if pd.api.types.is_float_dtype(rows[name].dtype):
+            values = rows[name].to_numpy(dtype="float64", na_value=np.nan)
+            mantissa, exponent = np.frexp(values)
+            scale = float(2**_FINGERPRINT_MANTISSA_BITS)
+            out[name] = np.ldexp(np.round(mantissa * scale) / scale, exponent)
+    return out
 
 
 def training_fingerprint(
@@ -40,7 +59,9 @@ def training_fingerprint(
     digest = hashlib.sha256()
     digest.update(json.dumps(list(map(str, rows.columns))).encode())
     digest.update(json.dumps([str(t) for t in rows.dtypes]).encode())
-    digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    digest.update(
+        pd.util.hash_pandas_object(_floats_rounded(rows), index=False).to_numpy().tobytes()
+    )
     digest.update(json.dumps(dict(settings), sort_keys=True, default=str).encode())
     digest.update(json.dumps(dict(library_versions), sort_keys=True).encode())
     package_dir = Path(code.__file__).parent

@@ -253,6 +253,9 @@ def daily_runs(built_warehouse, tmp_path_factory):
     first = Run("daily", warehouse, "--as-of-date", days[-1])
     first.wait_for("START hook: segment_and_predict.on-run-start")
     out["first_pid"] = first.process.pid
+    # Pause the first run while it holds the warehouse, so the two runs below
+    # surely start while it runs (on a fast or a loaded machine alike).
+    os.killpg(first.process.pid, signal.SIGSTOP)
     plain_dbt = subprocess.Popen(
         [
             dbt_executable(),
@@ -290,6 +293,7 @@ def daily_runs(built_warehouse, tmp_path_factory):
     out["plain_dbt_output"] = plain_dbt.communicate(timeout=600)[0]
     out["plain_dbt_code"] = plain_dbt.returncode
     out["plain_dbt_ended_first"] = first.process.poll() is None
+    os.killpg(first.process.pid, signal.SIGCONT)
     out["first_code"] = first.finish()
     out["first_output"] = "".join(first.lines)
     out["after_first_run"] = warehouse_contents(warehouse)

@@ -104,6 +104,10 @@ VALIDATED_ELSEWHERE = {
     "as_of_date": "scoring_as_of_date_literal",
     "raw_data_path": "validated_raw_data_path",
     "propensity_reason_method": "python_models/scoring/propensity_scores.py",
+    "raw_load_date": "raw_load_date_literal",
+    "data_quality_max_quarantined_share": "max_quarantined_share",
+    "monitoring_psi_warn": "monitoring_psi_thresholds",
+    "monitoring_psi_fail": "monitoring_psi_thresholds",
 }
 
 
@@ -153,7 +157,11 @@ def test_no_sql_inlines_a_var_unchecked():
             key = line.strip().split(":", 1)[0]
             # Python model config (checked by validate_vars at run start) and the
             # raw source location, whose quotes are escaped for the SQL literal.
-            config_key = key.startswith("gate_") or key in {"model_threads", "reason_method"}
+            config_key = key.startswith("gate_") or key in {
+                "model_threads",
+                "reason_method",
+                "max_training_rows",
+            }
             escaped = key == "external_location" and """replace(\\"'\\", \\"''\\")""" in line
             if not (config_key or escaped):
                 unchecked.append(f"{path.relative_to(REPO_ROOT)}: {line.strip()}")
