@@ -14,12 +14,14 @@ exception: wall-clock fields. ``trained_at`` is dropped, and the training time
 inside model ids and model JSON is masked (``prop_<time>_<hash>`` keeps its
 hash, a function of the model text; a segmenter id's digest covers its training
 time, so the whole id is masked and the model JSON is compared instead). Floats
-are equal to 12 significant digits, because DuckDB's parallel sums of doubles
-can differ in the last bits between any two runs. See docs/operations.md.
+are equal to 12 significant digits, also inside JSON text, because DuckDB's
+parallel sums of doubles can differ in the last bits between any two runs. See
+docs/operations.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -85,8 +87,38 @@ def warehouse_contents(warehouse: Warehouse, *, skip_staging_leftovers: bool = F
                 expression = masked(f'"{name}"') if data_type == "VARCHAR" else f'"{name}"'
                 select.append(f'{expression} as "{name}"')
             query = f'select {", ".join(select)} from "{schema}"."{table}" order by all'
-            contents[f"{schema}.{table}"] = con.execute(query).df()
+            contents[f"{schema}.{table}"] = with_json_floats_rounded(con.execute(query).df())
     return contents
+
+
+def _round_floats(value):
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, list):
+        return [_round_floats(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _round_floats(v) for k, v in value.items()}
+    return value
+
+
+def with_json_floats_rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """JSON text columns (registry metrics, references) with floats at 12 significant
+    digits, the same tolerance as float columns: a baseline refit on features whose
+    parallel sums differ in the last bits gives metrics that differ there too."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
+            text = column.dropna().astype(str)
+            if len(text) and text.str.match(r"^\s*[\[{]").all():
+                with contextlib.suppress(json.JSONDecodeError):
+                    frame[name] = column.map(
+                        lambda v: (
+                            v
+                            if v is None or v != v
+                            else json.dumps(_round_floats(json.loads(v)), sort_keys=True)
+                        )
+                    )
+    return frame
 
 
 def assert_same_contents(actual: dict, expected: dict) -> None:
