@@ -69,77 +69,123 @@
     {%- endif -%}
     (
         select
-            source.*,
-            case
-                {%- for rule, column, condition in rules %}
-                    when {{ condition }} then '{{ rule }}'
-                {%- endfor %}
-            end as quarantine_rule,
-            case
-                {%- for rule, column, condition in rules %}
-                    when {{ condition }} then '{{ column }}'
-                {%- endfor %}
-            end as quarantine_column,
+            checked.*,
+            {#- the example key is text, so it is made only for quarantined rows -#}
             {%- if key %}
-                concat_ws(', '
-                    {%- for column in key %}, coalesce(cast(source.{{ column }} as varchar), 'null'){% endfor -%}
-                ) as quarantine_example_key
+                case when checked.quarantine_rule is not null then concat_ws(', '
+                    {%- for column in key %}, coalesce(cast(checked.{{ column }} as varchar), 'null'){% endfor -%}
+                ) end as quarantine_example_key
             {%- else %}
                 cast(null as varchar) as quarantine_example_key
             {%- endif %}
         from (
-            {%- if key %}
-                {#- Keys that occur more than once are found once per build
-                    (the table raw_duplicate_keys); only their rows are looked at
-                    row by row here, so reading staging stays a scan. -#}
-                with raw_rows as (
-                    select
-                        {{ columns | join(', ') }},
-                        {{ raw_key_text(key) }} as _key_text
-                    from {{ raw_source(table_name) }}
-                ),
+            select
+                source.*,
+                case
+                    {%- for rule, column, condition in rules %}
+                        when {{ condition }} then '{{ rule }}'
+                    {%- endfor %}
+                end as quarantine_rule,
+                case
+                    {%- for rule, column, condition in rules %}
+                        when {{ condition }} then '{{ column }}'
+                    {%- endfor %}
+                end as quarantine_column
+            from (
+                {%- if key %}
+                    {#- Keys that occur more than once are found once per build
+                        (the table raw_duplicate_keys); only their rows are looked at
+                        row by row here, so reading staging stays a scan. Rows are
+                        matched to those keys by the hash of the key columns as
+                        exported, and told apart by the columns themselves (a hash
+                        collision only sends a row down the row-by-row path). -#}
+                    with raw_rows as (
+                        select
+                            {{ columns | join(', ') }},
+                            hash({{ key | join(', ') }}) as _key_hash
+                        from {{ raw_source(table_name) }}
+                    ),
 
-                keys_with_copies as (
-                    select key_text as _key_text
-                    from {{ ref('raw_duplicate_keys') }}
-                    where table_name = '{{ table_name }}'
-                ),
+                    keys_with_copies as (
+                        select key_hash as _key_hash
+                        from {{ ref('raw_duplicate_keys') }}
+                        where table_name = '{{ table_name }}'
+                    ),
 
-                copies as (
+                    copies as (
+                        select
+                            raw_rows.*,
+                            hash({{ columns | join(', ') }}) as row_hash
+                        from raw_rows
+                        semi join keys_with_copies using (_key_hash)
+                    )
+
                     select
                         raw_rows.*,
-                        hash({{ columns | join(', ') }}) as row_hash
+                        1 as _copy_number,
+                        false as _has_conflicting_copies
                     from raw_rows
-                    semi join keys_with_copies using (_key_text)
-                )
-
-                select
-                    raw_rows.*,
-                    1 as _copy_number,
-                    false as _has_conflicting_copies
-                from raw_rows
-                anti join keys_with_copies using (_key_text)
-                union all
-                select
-                    {{ columns | join(', ') }},
-                    _key_text,
-                    row_number() over (partition by _key_text order by row_hash) as _copy_number,
-                    min(row_hash) over (partition by _key_text)
-                    <> max(row_hash) over (partition by _key_text) as _has_conflicting_copies
-                from copies
-            {%- else %}
-                select * from {{ raw_source(table_name) }}
-            {%- endif %}
-        ) as source
-        {%- for fk in foreign_keys %}
-            left join (
-                select
-                    {{ fk.column }}{% if fk.table == 'customers' %}, signed_up_at{% endif %}
-                from {{ ref('stg_' ~ fk.table) }}
-            ) as parent_{{ loop.index }}
-                on cast(source.{{ fk.column }} as varchar) = parent_{{ loop.index }}.{{ fk.column }}
-        {%- endfor %}
+                    anti join keys_with_copies using (_key_hash)
+                    union all
+                    select
+                        {{ columns | join(', ') }},
+                        _key_hash,
+                        row_number() over (partition by {{ key | join(', ') }} order by row_hash)
+                            as _copy_number,
+                        min(row_hash) over (partition by {{ key | join(', ') }})
+                        <> max(row_hash) over (partition by {{ key | join(', ') }})
+                            as _has_conflicting_copies
+                    from copies
+                {%- else %}
+                    select * from {{ raw_source(table_name) }}
+                {%- endif %}
+            ) as source
+            {%- for fk in foreign_keys %}
+                {#- Compared as exported when the child and parent columns have the
+                    same type (an integer join, no text per row); else as text, the
+                    way staging writes ids. -#}
+                {%- set join_type = raw_key_join_type(table_name, fk.table, fk.column) %}
+                left join (
+                    select
+                        {% if join_type -%}
+                            try_cast({{ fk.column }} as {{ join_type }}) as {{ fk.column }}
+                        {%- else -%}
+                            {{ fk.column }}
+                        {%- endif %}
+                        {%- if fk.table == 'customers' %}, signed_up_at{% endif %}
+                    from {{ ref('stg_' ~ fk.table) }}
+                ) as parent_{{ loop.index }}
+                    on {% if join_type %}source.{{ fk.column }}{% else %}cast(source.{{ fk.column }} as varchar){% endif %}
+                    = parent_{{ loop.index }}.{{ fk.column }}
+            {%- endfor %}
+        ) as checked
     )
+{% endmacro %}
+
+
+{#
+  The type a foreign key is compared in: the exported type when the child's and
+  the parent's columns have the same integer or text type (staging's text id
+  cast back to it is the exported value, so the join matches exactly the rows
+  the text comparison would), else none (compare as text).
+#}
+{% macro raw_key_join_type(child_table, parent_table, column_name) %}
+    {%- set types = [] -%}
+    {%- for table_name in [child_table, parent_table] -%}
+        {%- set described = run_query(
+            'select column_type from (describe select ' ~ column_name ~ ' from '
+            ~ raw_source(table_name) ~ ')'
+        ) -%}
+        {%- do types.append(described.columns[0].values()[0] | string | upper) -%}
+    {%- endfor -%}
+    {%- set exact_types = [
+        'VARCHAR', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT',
+        'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT',
+    ] -%}
+    {%- if types[0] == types[1] and types[0] in exact_types -%}
+        {{ return(types[0]) }}
+    {%- endif -%}
+    {{ return(none) }}
 {% endmacro %}
 
 

@@ -390,6 +390,23 @@ def test_quarantine_counts_nothing_else_and_staging_keeps_the_rest(defective_bui
     assert kept["copies_of_the_duplicated_order"] == 1
 
 
+def test_data_sources_counts_the_rows_staging_keeps(defective_build):
+    # data_sources derives its counts (raw rows less quarantined rows) instead of
+    # reading the staging views again: they must be the staging views' counts.
+    _, warehouse = defective_build
+    sources = read_table(warehouse, "select table_name, row_count from data_sources")
+    staged = read_table(
+        warehouse,
+        " union all ".join(
+            f"select '{name}' as table_name, count(*) as row_count from staging.stg_{name}"
+            for name in sources["table_name"]
+        ),
+    )
+    assert dict(zip(sources.table_name, sources.row_count, strict=True)) == dict(
+        zip(staged.table_name, staged.row_count, strict=True)
+    )
+
+
 def test_events_after_the_load_date_do_not_move_the_scoring_date(defective_build, built_warehouse):
     _, warehouse = defective_build
     query = "select as_of_date from intermediate.int_snapshot_dates where is_scoring_snapshot"

@@ -2,11 +2,14 @@
 -- present (file with rows), empty (file without rows) or absent (no file),
 -- and the customer_features columns each one feeds. Features of an empty or
 -- absent table are null in customer_features and the models leave them out.
--- The table list must name every raw source; the staging model of each is
--- counted (refs need a list dbt can read when it parses the project).
+-- The table list must name every raw source (dbt reads it when it parses the
+-- project). row_count is what staging keeps: the rows of the raw file (Parquet
+-- metadata, no scan) less those data_quality_issues counts as quarantined, so
+-- no staging view is read again here.
 -- It is published with the features it describes: a build rejected before
 -- customer_features (bad export, bad as_of_date) leaves the last good one.
 -- depends_on: {{ ref('customer_features') }}
+-- depends_on: {{ ref('data_quality_issues') }}
 {%- set contract_tables = [
     'customers',
     'orders',
@@ -23,7 +26,12 @@ with
 
 {% for table_name in contract_tables %}
     {{ table_name }}_rows as (
-        select count(*) as row_count from {{ ref('stg_' ~ table_name) }}
+        select
+            (select count(*) from {{ raw_source(table_name) }})
+            - coalesce((
+                select sum(rows_quarantined) from {{ ref('data_quality_issues') }}
+                where table_name = '{{ table_name }}'
+            ), 0) as row_count
     ),
 
 {% endfor %}
