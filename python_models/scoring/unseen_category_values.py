@@ -32,8 +32,13 @@ def model(dbt, session):
         ),
         kind="propensity",
     )
-    features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
-    unseen = PropensityModel.from_json(model_json).encoder_.unseen_categories(features)
+    encoder = PropensityModel.from_json(model_json).encoder_
+    # only the categorical columns are looked at, so only they are read
+    columns = ["as_of_date", *encoder.categorical_levels_]
+    features = scoring_snapshot(
+        dbt.ref("customer_features").select(", ".join(columns)), dbt.ref("int_snapshot_dates")
+    )
+    unseen = encoder.unseen_categories(features)
     as_of_date = pd.Timestamp(features["as_of_date"].iloc[0]).date() if len(features) else None
     return pa.table(
         {
