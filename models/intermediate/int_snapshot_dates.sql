@@ -17,24 +17,8 @@
 
 with
 
-orders as (
-    select * from {{ ref('stg_orders') }}
-),
-
-sessions as (
-    select * from {{ ref('stg_sessions') }}
-),
-
-marketing_messages as (
-    select * from {{ ref('stg_marketing_messages') }}
-),
-
-support_tickets as (
-    select * from {{ ref('stg_support_tickets') }}
-),
-
-returns as (
-    select * from {{ ref('stg_returns') }}
+row_checks as (
+    select * from {{ ref('raw_row_checks') }}
 ),
 
 customers as (
@@ -42,15 +26,14 @@ customers as (
 ),
 
 event_timestamps as (
-    select max(ordered_at) as last_event_at from orders
-    union all
-    select max(started_at) from sessions
-    union all
-    select max(sent_at) from marketing_messages
-    union all
-    select max(opened_at) from support_tickets
-    union all
-    select max(returned_at) from returns
+    -- the latest event staging kept, of the tables whose events features count
+    select max(last_event_at) as last_event_at
+    from row_checks
+    where
+        rule is null
+        and table_name in (
+            'orders', 'sessions', 'marketing_messages', 'support_tickets', 'returns'
+        )
 ),
 
 bounds as (

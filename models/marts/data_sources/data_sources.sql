@@ -3,13 +3,11 @@
 -- and the customer_features columns each one feeds. Features of an empty or
 -- absent table are null in customer_features and the models leave them out.
 -- The table list must name every raw source (dbt reads it when it parses the
--- project). row_count is what staging keeps: the rows of the raw file (Parquet
--- metadata, no scan) less those data_quality_issues counts as quarantined, so
+-- project). row_count is what staging keeps, as raw_row_checks counted it, so
 -- no staging view is read again here.
 -- It is published with the features it describes: a build rejected before
 -- customer_features (bad export, bad as_of_date) leaves the last good one.
 -- depends_on: {{ ref('customer_features') }}
--- depends_on: {{ ref('data_quality_issues') }}
 {%- set contract_tables = [
     'customers',
     'orders',
@@ -26,12 +24,9 @@ with
 
 {% for table_name in contract_tables %}
     {{ table_name }}_rows as (
-        select
-            (select count(*) from {{ raw_source(table_name) }})
-            - coalesce((
-                select sum(rows_quarantined) from {{ ref('data_quality_issues') }}
-                where table_name = '{{ table_name }}'
-            ), 0) as row_count
+        select coalesce(sum(row_count), 0) as row_count
+        from {{ ref('raw_row_checks') }}
+        where table_name = '{{ table_name }}' and rule is null
     ),
 
 {% endfor %}
