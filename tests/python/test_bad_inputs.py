@@ -306,6 +306,7 @@ ORDER_LINE_DEFECTS = """
     with base as (select * from t where order_id = (select min(order_id) from t) limit 1)
     select * from t
     union all select * replace (999999999 as order_id) from base
+    union all select * from base  -- exact copy (two-column key)
 """
 
 # (table, rule, column) -> rows quarantined
@@ -325,6 +326,7 @@ EXPECTED_QUARANTINE = {
     ("sessions", "unknown_customer", "customer_id"): 1,
     ("sessions", "dated_after_load_date", "started_at"): 1,
     ("order_lines", "unknown_order", "order_id"): 1,
+    ("order_lines", "duplicate_row", "order_id, line_number"): 1,
 }
 
 
