@@ -71,9 +71,27 @@ def score_customers(
     if reason_method not in ("shap", "path"):
         raise ValueError(f"reason_method must be 'shap' or 'path', got {reason_method!r}")
     X = model.encoder_.transform(features).reset_index(drop=True)
-    # The probability is the sigmoid of the row sum of contributions; computing it
-    # by a predict call keeps it bit-identical to predict_probability.
-    probability = model.predict_probability(X)
+    # Probabilities, contributions and reason texts are computed a block of rows
+    # at a time, so memory stays bounded however many customers there are (2.4M
+    # customers in one block would need several GiB for the contributions alone).
+    # With SHAP reasons the probability comes with the contributions, identical
+    # to predict_probability, without a second pass over the trees.
+    probability = np.empty(len(X))
+    reason_blocks = []
+    for start in range(0, len(X), REASON_BLOCK_ROWS):
+        block = X.iloc[start : start + REASON_BLOCK_ROWS]
+        if reason_method == "shap":
+            block_probability, contributions = model.probability_and_contributions(block)
+        else:
+            block_probability = model.predict_probability(block)
+            contributions = path_contributions(model, block)
+        probability[start : start + len(block)] = block_probability
+        reason_blocks.append(reasons(model, block, contributions))
+    reason_frame = (
+        pd.concat(reason_blocks, axis=0)
+        if reason_blocks
+        else reasons(model, X, np.zeros((0, len(model.features_) + 1)))
+    )
     percentile, decile = _within_snapshot_ranks(probability, features[AS_OF_DATE])
     out = pd.DataFrame(
         {
@@ -84,22 +102,6 @@ def score_customers(
             "propensity_decile": decile,
             "is_predicted_buyer": probability >= model.threshold_,
         }
-    )
-    # Contributions and reason texts are computed a block of rows at a time, so
-    # memory stays bounded however many customers there are (2.4M customers in
-    # one block would need several GiB for the contributions alone).
-    reason_blocks = []
-    for start in range(0, len(X), REASON_BLOCK_ROWS):
-        block = X.iloc[start : start + REASON_BLOCK_ROWS]
-        if reason_method == "shap":
-            contributions = model.contributions(block)
-        else:
-            contributions = path_contributions(model, block)
-        reason_blocks.append(reasons(model, block, contributions))
-    reason_frame = (
-        pd.concat(reason_blocks, axis=0)
-        if reason_blocks
-        else reasons(model, X, np.zeros((0, len(model.features_) + 1)))
     )
     out = pd.concat([out, reason_frame], axis=1)
     out["model_id"] = model_id

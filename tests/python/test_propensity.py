@@ -430,6 +430,19 @@ def test_json_round_trip_gives_identical_predictions(features, trained):
 # -- scoring ---------------------------------------------------------------------
 
 
+def test_probability_with_contributions_is_predict_probability(features, trained):
+    """Scoring takes the probability from the per-group leaf values that come with
+    the contributions; it must be predict_probability bit for bit, and the
+    contributions LightGBM's own TreeSHAP."""
+    model = trained.model
+    latest = features[features["as_of_date"] == features["as_of_date"].max()]
+    probability, contributions = model.probability_and_contributions(latest)
+    assert np.array_equal(probability, model.predict_probability(latest))
+    expected = model.booster_.predict(model.encode(latest), pred_contrib=True)
+    np.testing.assert_allclose(contributions, expected, rtol=0, atol=1e-10)
+    assert np.array_equal(model.contributions(latest), contributions)
+
+
 def test_score_columns_and_ranges(scores, trained):
     assert list(scores.columns) == list(SCORE_COLUMNS)
     assert len(scores) == 3000
