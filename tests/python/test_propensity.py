@@ -392,6 +392,21 @@ def test_encoder_types_exclusions_and_informative_missingness():
         encoder.transform(frame.drop(columns=["rate"]))
 
 
+def test_encoder_codes_arrow_strings_like_python_strings(features, trained):
+    """Arrow-backed string columns (what DuckDB returns) are coded by Arrow; the
+    result must equal coding the same values as Python objects."""
+    rows = features.head(1000).copy()
+    levels = trained.model.encoder_.categorical_levels_
+    region = rows["region"].astype(object).to_numpy().copy()
+    region[::7] = "atlantis"  # unseen
+    region[::11] = None
+    rows["region"] = pd.array(region, dtype="str")
+    as_objects = rows.assign(**{name: rows[name].astype(object) for name in levels})
+    encoded = trained.model.encoder_.transform(rows)
+    pd.testing.assert_frame_equal(encoded, trained.model.encoder_.transform(as_objects))
+    assert encoded["region"].isna().sum() >= len(rows) // 7
+
+
 def test_unseen_category_scores_like_null_category(features, trained):
     rows = features[features["as_of_date"] == features["as_of_date"].max()].head(500)
     unseen = rows.assign(region="atlantis", loyalty_tier="diamond")
