@@ -232,7 +232,7 @@ class PropensityModel:
         """
         X = self.encode(features)
         explainer = self._treeshap()
-        contributions, raw_score = explainer.explain(numeric_matrix(X))
+        contributions, raw_score = explainer.explain(numeric_matrix(X), int(self.num_threads))
         probability = explainer.probability(raw_score)
         if probability is None:  # not plain binary logistic: let LightGBM convert
             probability = self.predict_probability(X)

@@ -40,6 +40,8 @@ took as long as all of the above, is not needed (see
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import NamedTuple
 
 import lightgbm as lgb
@@ -153,8 +155,7 @@ def _interval_values(thresholds: np.ndarray) -> np.ndarray:
 class _Tree:
     """One tree's split features, and per feature the decision pattern of each bin."""
 
-    def __init__(self, index: int, nodes: list[dict], bin_values: dict[int, np.ndarray]):
-        self.index = index
+    def __init__(self, nodes: list[dict], bin_values: dict[int, np.ndarray]):
         by_feature: dict[int, list[dict]] = {}
         for node in nodes:
             by_feature.setdefault(int(node["split_feature"]), []).append(node)
@@ -172,20 +173,21 @@ class _Tree:
             n_patterns = int(compact.max(initial=0)) + 1
             if n_patterns > 1:
                 self.patterns.append((feature, compact.astype(np.intp), n_patterns))
+        self.bound = math.prod(n_patterns for _, _, n_patterns in self.patterns)
+        # Keys of depth-4 trees fit 16 bits: lookups move a quarter of the bytes.
+        self.key_dtype = np.uint16 if self.bound <= 2**16 else np.intp
         # Mixed-radix tables: the key is the sum of one lookup per feature.
-        self.tables: list[tuple[int, np.ndarray]] | None = []
-        bound = 1
-        for feature, pattern, n_patterns in self.patterns:
-            self.tables.append((feature, pattern * bound))
-            bound *= n_patterns
-        self.bound = bound
-        # Keys as stored between the two phases of GroupedTreeShap.explain.
-        self.key_dtype = np.uint16 if bound <= 2**16 else np.intp
-        if bound > _DENSE_KEYS:
-            self.tables = None  # keys need renumbering on the way: see keys_renumbered
+        self.tables: list[tuple[int, np.ndarray]] | None = None
+        if self.bound <= _DENSE_KEYS:
+            self.tables, radix = [], 1
+            for feature, pattern, n_patterns in self.patterns:
+                self.tables.append((feature, (pattern * radix).astype(self.key_dtype)))
+                radix *= n_patterns
+        # else keys need renumbering on the way: see keys_renumbered
 
     def keys(self, bins: dict[int, np.ndarray], out: np.ndarray, lookup: np.ndarray) -> None:
-        """Group key per row into ``out`` (intp, keys < ``bound``); ``lookup`` is scratch.
+        """Group key per row into ``out`` (``key_dtype``, keys < ``bound``);
+        ``lookup`` (same dtype) is scratch.
 
         Rows with one key go the same way at every split of the tree, so TreeSHAP
         gives them the same values. Only for trees whose keys need no renumbering
@@ -273,7 +275,8 @@ class GroupedTreeShap:
                 representative = np.concatenate([[np.nan, 0.0], _interval_values(ordered)])
             bin_values[feature] = representative
         self.n_bins = {feature: len(values) for feature, values in bin_values.items()}
-        self.trees = [_Tree(i, nodes, bin_values) for i, nodes in enumerate(nodes_per_tree)]
+        self.trees = [_Tree(nodes, bin_values) for nodes in nodes_per_tree]
+        self._copies: list[lgb.Booster] = []
 
     def _bins(self, matrix: np.ndarray) -> dict[int, np.ndarray]:
         """Per split feature, the bin of each row."""
@@ -284,7 +287,7 @@ class GroupedTreeShap:
             for feature, ordered in self.thresholds.items()
         }
 
-    def explain(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def explain(self, matrix: np.ndarray, num_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(contributions, raw score) for the rows of ``matrix``.
 
         ``matrix`` is float64 (n_rows, n_features) as from :func:`numeric_matrix`.
@@ -292,6 +295,11 @@ class GroupedTreeShap:
         pred_contrib=True)`` (last column = expected value; each row sums to the
         raw log-odds score); the raw score equals ``booster.predict(matrix,
         raw_score=True)`` bit for bit.
+
+        ``num_threads`` > 1 splits the row chunks and the trees between that many
+        Python threads: numpy and LightGBM release the GIL while they work, and
+        every thread writes its own rows or trees, so the result does not depend
+        on the number of threads.
         """
         matrix = np.asarray(matrix, dtype="float64")
         n_rows, n_features = matrix.shape
@@ -305,16 +313,90 @@ class GroupedTreeShap:
         chunks = [
             (start, min(start + _CHUNK_ROWS, n_rows)) for start in range(0, n_rows, _CHUNK_ROWS)
         ]
-        keys, any_rows = self._group_keys(matrix, chunks)
-        groups = [
-            self._group_values(tree, matrix, any_row)
-            for tree, any_row in zip(self.trees, any_rows, strict=True)
-        ]
-        del any_rows
+        n_workers = max(1, min(int(num_threads), len(chunks)))
+        with ThreadPoolExecutor(n_workers) if n_workers > 1 else nullcontext() as pool:
+            run = pool.map if pool is not None else map
+            # Phase 1: group keys, each worker a share of the chunks.
+            keys = [np.empty(n_rows, dtype=tree.key_dtype) for tree in self.trees]
+            found = list(
+                run(lambda part: self._group_keys(matrix, part, keys), _deal(chunks, n_workers))
+            )
+            # Some row of each group: any worker's row will do.
+            any_rows = [np.maximum.reduce(tables) for tables in zip(*found, strict=True)]
+            del found
+            self._renumbered_keys(matrix, keys, any_rows)
+            # LightGBM's values per group, each worker a share of the trees.
+            boosters = self._boosters(n_workers)
+            groups = [None] * len(self.trees)
 
-        # Phase 2: values per group back to the rows, a chunk of rows at a time so
-        # that the rows summed into stay in the CPU cache.
-        lookup = np.empty(min(n_rows, _CHUNK_ROWS))
+            def values(worker: int) -> None:
+                for i in range(worker, len(self.trees), n_workers):
+                    groups[i] = self._group_values(boosters[worker], i, matrix, any_rows[i])
+
+            list(run(values, range(n_workers)))
+            # Phase 2: values per group to the rows, each worker a share of the chunks.
+            list(
+                run(
+                    lambda part: self._distribute(part, keys, groups, total, raw),
+                    _deal(chunks, n_workers),
+                )
+            )
+        # The tree's expected value is the same for every row.
+        total[n_features] = sum(tree_groups.expected_value for tree_groups in groups)
+        # The transpose is a view (column-major): no second copy of the result.
+        return total.T, raw
+
+    def _group_keys(
+        self, matrix: np.ndarray, chunks: list[tuple[int, int]], keys: list[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Phase 1 for ``chunks``: each row's group key into ``keys`` (per tree;
+        uint16 where they fit, read again in phase 2), and per tree a table from
+        key to some row of these chunks with that key (-1: none).
+
+        A chunk of rows at a time, so the chunk's bins stay in the CPU cache. Trees
+        whose keys need renumbering are left to :meth:`_renumbered_keys`.
+        """
+        row_numbers = np.arange(len(matrix))
+        any_rows = [
+            np.full(tree.bound if tree.tables is not None else 0, -1, dtype=np.intp)
+            for tree in self.trees
+        ]
+        lookups = {dtype: np.empty(_CHUNK_ROWS, dtype=dtype) for dtype in (np.uint16, np.intp)}
+        for start, stop in chunks:
+            bins = self._bins(matrix[start:stop])
+            rows = row_numbers[start:stop]
+            for tree, tree_keys, any_row in zip(self.trees, keys, any_rows, strict=True):
+                if tree.tables is not None:
+                    key = tree_keys[start:stop]
+                    tree.keys(bins, out=key, lookup=lookups[tree.key_dtype][: stop - start])
+                    any_row[key] = rows  # rows of one key all decide alike: any will do
+        return any_rows
+
+    def _renumbered_keys(
+        self, matrix: np.ndarray, keys: list[np.ndarray], any_rows: list[np.ndarray]
+    ) -> None:
+        """Phase 1 for trees whose keys need renumbering on the way, which needs all
+        rows at once (large trees only; none of depth 4)."""
+        all_bins = None
+        for i, tree in enumerate(self.trees):
+            if tree.tables is None:
+                all_bins = self._bins(matrix) if all_bins is None else all_bins
+                keys[i], bound = tree.keys_renumbered(all_bins, len(matrix))
+                any_rows[i] = np.full(bound, -1, dtype=np.intp)
+                any_rows[i][keys[i]] = np.arange(len(matrix))
+
+    def _distribute(
+        self,
+        chunks: list[tuple[int, int]],
+        keys: list[np.ndarray],
+        groups: list[_GroupValues],
+        total: np.ndarray,
+        raw: np.ndarray,
+    ) -> None:
+        """Phase 2 for ``chunks``: each tree's values per group added to the rows of
+        the group, a chunk of rows at a time so the rows summed into stay in the
+        CPU cache."""
+        lookup = np.empty(_CHUNK_ROWS)
         for start, stop in chunks:
             chunk_total = total[:, start:stop]
             chunk_raw = raw[start:stop]
@@ -327,68 +409,52 @@ class GroupedTreeShap:
                 for feature, by_group in zip(tree_groups.features, tree_groups.values, strict=True):
                     np.take(by_group, group, out=chunk_lookup)
                     chunk_total[feature] += chunk_lookup
-        # The tree's expected value is the same for every row.
-        total[n_features] = sum(tree_groups.expected_value for tree_groups in groups)
-        # The transpose is a view (column-major): no second copy of the result.
-        return total.T, raw
 
-    def _group_keys(
-        self, matrix: np.ndarray, chunks: list[tuple[int, int]]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Phase 1: per tree, each row's group key and some row of each key.
-
-        Returns the keys (uint16 where they fit, read again in phase 2) and per
-        tree a table from key to a row with that key (-1: no row). Computed a
-        chunk of rows at a time, so the chunk's bins stay in the CPU cache.
-        """
-        n_rows = len(matrix)
-        row_numbers = np.arange(n_rows)
-        keys = [np.empty(n_rows, dtype=tree.key_dtype) for tree in self.trees]
-        any_rows = [np.full(tree.bound, -1, dtype=np.intp) for tree in self.trees]
-        buffers = np.empty((2, chunks[0][1] - chunks[0][0]), dtype=np.intp)
-        for start, stop in chunks:
-            bins = self._bins(matrix[start:stop])
-            rows = row_numbers[start:stop]
-            key, lookup = buffers[:, : stop - start]
-            for tree, tree_keys, any_row in zip(self.trees, keys, any_rows, strict=True):
-                if tree.tables is not None:
-                    tree.keys(bins, out=key, lookup=lookup)
-                    any_row[key] = rows  # rows of one key all decide alike: any will do
-                    tree_keys[start:stop] = key
-        all_bins = None
-        for i, tree in enumerate(self.trees):
-            if tree.tables is None:
-                # Keys that need renumbering on the way need all rows at once.
-                all_bins = self._bins(matrix) if all_bins is None else all_bins
-                keys[i], bound = tree.keys_renumbered(all_bins, n_rows)
-                any_rows[i] = np.full(bound, -1, dtype=np.intp)
-                any_rows[i][keys[i]] = row_numbers
-        return keys, any_rows
-
-    def _group_values(self, tree: _Tree, matrix: np.ndarray, any_row: np.ndarray) -> _GroupValues:
-        """LightGBM's contributions and leaf value for one row of each group of ``tree``."""
+    def _group_values(
+        self, booster: lgb.Booster, index: int, matrix: np.ndarray, any_row: np.ndarray
+    ) -> _GroupValues:
+        """LightGBM's contributions and leaf value for one row of each group of tree ``index``."""
+        tree = self.trees[index]
         groups = np.flatnonzero(any_row >= 0)
         # Groups numbered 0..n-1 in key order: phase 2 reads small, cache-friendly tables.
         renumber = np.zeros(len(any_row), dtype=np.intp)
         renumber[groups] = np.arange(len(groups))
-        representatives = np.ascontiguousarray(matrix[any_row[groups]])
-        values = self._predict(representatives, tree.index, pred_contrib=True)
+        # One row per group; only the tree's split features matter to this tree, so
+        # only they are copied (whole rows of a column-major matrix are scattered
+        # over memory).
+        rows = any_row[groups]
+        representatives = np.zeros((len(rows), self.n_features))
+        for feature in tree.features:
+            representatives[:, feature] = matrix[:, feature].take(rows)
+
+        # One thread per call: these calls are small, and starting an OpenMP team
+        # for each costs more than it saves (milliseconds a call when another
+        # process holds a core).
+        def predict(**kind) -> np.ndarray:
+            return booster.predict(
+                representatives, start_iteration=index, num_iteration=1, num_threads=1, **kind
+            )
+
+        values = predict(pred_contrib=True)
         return _GroupValues(
             renumber=renumber,
-            leaf_value=self._predict(representatives, tree.index, raw_score=True),
+            leaf_value=predict(raw_score=True),
             features=tree.features,
             # Only the tree's split features get non-zero values.
             values=np.ascontiguousarray(values[:, tree.features].T),
             expected_value=float(values[0, self.n_features]),
         )
 
-    def _predict(self, rows: np.ndarray, tree: int, **kind) -> np.ndarray:
-        # One thread: these calls are small, and starting an OpenMP team for each
-        # costs more than it saves (milliseconds a call when another process
-        # holds a core).
-        return self.booster.predict(
-            rows, start_iteration=tree, num_iteration=1, num_threads=1, **kind
-        )
+    def _boosters(self, n: int) -> list[lgb.Booster]:
+        """``n`` boosters of the model, one per worker thread.
+
+        A LightGBM booster is not safe to predict from two threads with different
+        iterations (``start_iteration`` sets state on the booster), so each
+        worker gets its own copy (made once, ~15 ms for 275 trees).
+        """
+        while len(self._copies) < n - 1:
+            self._copies.append(lgb.Booster(model_str=self.booster.model_to_string()))
+        return [self.booster, *self._copies[: n - 1]]
 
     def probability(self, raw_score: np.ndarray) -> np.ndarray | None:
         """The predicted probability from the raw score as LightGBM computes it, or
@@ -407,6 +473,11 @@ class GroupedTreeShap:
         sigmoid = float(settings.get("sigmoid", 1.0))
         exp = np.frompyfunc(math.exp, 1, 1)
         return 1.0 / (1.0 + exp(-sigmoid * raw_score).astype("float64"))
+
+
+def _deal(chunks: list[tuple[int, int]], n: int) -> list[list[tuple[int, int]]]:
+    """``chunks`` dealt round-robin into ``n`` shares of (nearly) equal work."""
+    return [chunks[i::n] for i in range(n)]
 
 
 def _categorical_codes(nodes_per_tree: list[list[dict]], feature: int) -> list[int]:
@@ -428,7 +499,6 @@ def exact_contributions(
     (last column = expected value; each row sums to the raw log-odds score),
     computed once per group of rows that decide alike in each tree (module
     docstring). ``matrix`` is float64 as from :func:`numeric_matrix`.
-    ``num_threads`` is accepted for compatibility; the LightGBM calls are small
-    and run single-threaded.
+    ``num_threads``: see :meth:`GroupedTreeShap.explain`.
     """
-    return GroupedTreeShap(booster).explain(matrix)[0]
+    return GroupedTreeShap(booster).explain(matrix, num_threads)[0]

@@ -119,9 +119,9 @@ def test_raw_score_and_probability_are_lightgbm_bit_for_bit(name):
 
 
 @pytest.mark.parametrize("name", ["nan_missing", "deep_trees"])
-def test_chunks_and_renumbered_keys_give_the_same_values(name, monkeypatch):
-    """Many row chunks, and keys renumbered on the way (the path for trees with
-    more key combinations than a dense table holds), change nothing."""
+def test_chunks_threads_and_renumbered_keys_give_the_same_values(name, monkeypatch):
+    """Many row chunks, worker threads, and keys renumbered on the way (the path
+    for trees with more key combinations than a dense table holds) change nothing."""
     booster, matrix = _booster_and_edge_rows(name)
     contributions, raw = GroupedTreeShap(booster).explain(matrix)
     monkeypatch.setattr(treeshap, "_CHUNK_ROWS", 257)
@@ -132,6 +132,10 @@ def test_chunks_and_renumbered_keys_give_the_same_values(name, monkeypatch):
     chunked, chunked_raw = explainer.explain(matrix)
     np.testing.assert_allclose(chunked, contributions, rtol=0, atol=1e-12)
     assert np.array_equal(chunked_raw, raw)
+    # Worker threads share out chunks and trees; each row's sums keep their order.
+    for num_threads in (2, 3):
+        threaded, threaded_raw = explainer.explain(matrix, num_threads=num_threads)
+        assert np.array_equal(threaded, chunked) and np.array_equal(threaded_raw, chunked_raw)
 
 
 def test_explainer_is_reusable_across_blocks():
