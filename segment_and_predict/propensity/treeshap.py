@@ -57,9 +57,9 @@ _DENSE_KEYS = 2**22
 # feature's contributions (8 bytes a row) and the lookups stay in the L2 cache.
 _CHUNK_ROWS = 32_768
 
+# Bins of categorical features.
 _NAN_BIN = 0
-_ZERO_BIN = 1  # numeric features: exact zero, which LightGBM may route as missing
-_NEGATIVE_BIN = 1  # categorical features: negative values, which LightGBM routes as missing
+_NEGATIVE_BIN = 1  # negative values, which LightGBM routes as missing
 _FIRST_BIN = 2
 
 
@@ -111,44 +111,50 @@ def _goes_left(node: dict, values: np.ndarray) -> np.ndarray:
         return np.where(missing, bool(node["default_left"]), values <= float(node["threshold"]))
 
 
-def _global_bins(column: np.ndarray, thresholds: np.ndarray | None, n_bins: int) -> np.ndarray:
-    """Per-row bin (0..n_bins-1) of one feature (see :class:`GroupedTreeShap`), as intp.
+def _numeric_bins(column: np.ndarray, boundaries: np.ndarray) -> np.ndarray:
+    """Per-row bin of a numeric feature (see :func:`_boundaries`), as intp.
 
-    Numeric: NaN, zero, else FIRST + the number of thresholds below the value,
-    so two values of one bin compare alike with every threshold (``v <= t``).
-    Categorical (``thresholds`` None): FIRST + the integer code; NaN and negatives
-    apart; codes above those any split names share the last bin.
-    The bins are intp because they index tables in every tree (numpy converts
-    any other index type on each lookup).
+    The number of boundaries below the value: two values of one bin compare
+    alike with every threshold (``v <= t``). NaN sorts after every boundary
+    (+inf included), so it gets a bin of its own, the last. The bins are intp
+    because they index tables in every tree (numpy converts any other index
+    type on each lookup).
     """
+    return np.searchsorted(boundaries, column, side="left")
+
+
+def _boundaries(thresholds: set[float]) -> np.ndarray:
+    """Sorted bin boundaries of a numeric feature.
+
+    Its split thresholds, the ends of LightGBM's zero range [-1e-35, 1e-35] and
+    +inf (so that +inf and NaN fall in different bins). LightGBM reads any value
+    in the zero range as 0.0 (it drops them from the row), so the range is one
+    bin, whose value is 0.0, and thresholds inside it are left out.
+    """
+    outside = {t for t in thresholds if abs(t) > _ZERO_THRESHOLD}
+    zero_range = (np.nextafter(-_ZERO_THRESHOLD, -np.inf), _ZERO_THRESHOLD)
+    return np.array(sorted({*outside, *zero_range, np.inf}))
+
+
+def _bin_values(boundaries: np.ndarray) -> np.ndarray:
+    """A value standing for each bin of a numeric feature: the upper end of each
+    interval (b[k-1], b[k]], 0.0 for the zero range, then NaN."""
+    values = np.append(boundaries, np.nan)
+    values[np.searchsorted(boundaries, 0.0)] = 0.0
+    return values
+
+
+def _categorical_bins(column: np.ndarray, n_bins: int) -> np.ndarray:
+    """Per-row bin (0..n_bins-1) of a categorical feature, as intp: NaN, negative
+    (LightGBM routes both as missing), then FIRST + the integer code; codes above
+    those any split names share the last bin."""
     nan = np.isnan(column)
-    if thresholds is None:
-        # LightGBM truncates to int before testing the sign: -0.5 is category 0.
-        codes = np.trunc(np.where(nan, -1.0, column))
-        bins = np.minimum(codes, n_bins - 1 - _FIRST_BIN).astype(np.intp) + _FIRST_BIN
-        bins[~nan & (codes < 0)] = _NEGATIVE_BIN
-    else:
-        # NaN sorts after every threshold; it gets its own bin below.
-        bins = np.searchsorted(thresholds, column, side="left")
-        bins += _FIRST_BIN
-        bins[np.abs(column) <= _ZERO_THRESHOLD] = _ZERO_BIN
+    # LightGBM truncates to int before testing the sign: -0.5 is category 0.
+    codes = np.clip(np.trunc(np.where(nan, -1.0, column)), -1, n_bins - 1 - _FIRST_BIN)
+    bins = codes.astype(np.intp) + _FIRST_BIN
+    bins[~nan & (codes < 0)] = _NEGATIVE_BIN
     bins[nan] = _NAN_BIN
     return bins
-
-
-def _interval_values(thresholds: np.ndarray) -> np.ndarray:
-    """A non-zero value inside each interval (t[k-1], t[k]] of sorted thresholds (k = 0..n).
-
-    The upper end where it is not within LightGBM's zero range (zero has its own
-    bin), else a point between the lower end and the zero range.
-    """
-    upper = np.append(thresholds, np.inf)
-    lower = np.insert(thresholds, 0, -np.inf)
-    values = upper.copy()
-    near_zero = np.abs(values) <= _ZERO_THRESHOLD
-    below_zero = np.where(np.isfinite(lower), (lower - _ZERO_THRESHOLD) / 2, -1.0)
-    values[near_zero] = below_zero[near_zero]
-    return values
 
 
 class _Tree:
@@ -272,22 +278,22 @@ class GroupedTreeShap:
                 thresholds[feature] = None
             elif thresholds.get(feature, set()) is not None:
                 thresholds.setdefault(feature, set()).add(float(node["threshold"]))
-        # Sorted thresholds per numeric split feature, None for categorical ones.
-        self.thresholds = {
-            feature: None if values is None else np.array(sorted(values))
+        # Bin boundaries per numeric split feature, None for categorical ones.
+        self.boundaries = {
+            feature: None if values is None else _boundaries(values)
             for feature, values in sorted(thresholds.items())
         }
         # A value standing for each bin, to evaluate the splits on.
         bin_values = {}
-        for feature, ordered in self.thresholds.items():
-            if ordered is None:
+        for feature, boundaries in self.boundaries.items():
+            if boundaries is None:
                 # Codes 0..max named in a split, then one bin for all larger codes,
                 # which no split names and so all go the same way.
                 n_codes = max(_categorical_codes(nodes_per_tree, feature)) + 2
                 representative = np.arange(n_codes + _FIRST_BIN, dtype="float64") - _FIRST_BIN
                 representative[_NAN_BIN] = np.nan
             else:
-                representative = np.concatenate([[np.nan, 0.0], _interval_values(ordered)])
+                representative = _bin_values(boundaries)
             bin_values[feature] = representative
         self.n_bins = {feature: len(values) for feature, values in bin_values.items()}
         self.trees = [_Tree(nodes, bin_values) for nodes in nodes_per_tree]
@@ -297,12 +303,14 @@ class GroupedTreeShap:
 
     def _bins(self, matrix: np.ndarray) -> dict[int, np.ndarray]:
         """Per split feature, the bin of each row."""
-        return {
-            feature: _global_bins(
-                np.ascontiguousarray(matrix[:, feature]), ordered, self.n_bins[feature]
-            )
-            for feature, ordered in self.thresholds.items()
-        }
+        bins = {}
+        for feature, boundaries in self.boundaries.items():
+            column = np.ascontiguousarray(matrix[:, feature])
+            if boundaries is None:
+                bins[feature] = _categorical_bins(column, self.n_bins[feature])
+            else:
+                bins[feature] = _numeric_bins(column, boundaries)
+        return bins
 
     def explain(self, matrix: np.ndarray, num_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(contributions, raw score) for the rows of ``matrix``.

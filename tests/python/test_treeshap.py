@@ -90,7 +90,7 @@ def _booster_and_edge_rows(name: str) -> tuple[lgb.Booster, np.ndarray]:
                 row = matrix[len(extra) % len(matrix)].copy()
                 row[feature] = value
                 extra.append(row)
-    for value in (0.0, -0.0, 1e-40, -1e-40, -3.0, np.nan, 7.0, 2.5, -1.0, 1000.0):
+    for value in (0.0, -0.0, 1e-40, -1e-40, -3.0, np.nan, 7.0, 2.5, -1.0, 1000.0, np.inf, -np.inf):
         for feature in range(matrix.shape[1]):
             row = matrix[len(extra) % len(matrix)].copy()
             row[feature] = value
