@@ -64,7 +64,7 @@ def score_customers(
 
     ``reason_method`` chooses the contributions the reasons come from: "shap"
     (exact TreeSHAP, see :mod:`segment_and_predict.propensity.treeshap`) or
-    "path" (path attribution, a cheaper approximation); see
+    "path" (path attribution, an approximation, now also the slower of the two); see
     :mod:`segment_and_predict.propensity.explain`.
     """
     check_columns(features, require_label=False)
