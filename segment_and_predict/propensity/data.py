@@ -13,6 +13,8 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 CUSTOMER_ID = "customer_id"
 AS_OF_DATE = "as_of_date"
@@ -138,6 +140,21 @@ def _column_kind(series: pd.Series) -> str:
     return "unsupported"
 
 
+def _arrow_category_codes(series: pd.Series, levels: list[str]) -> np.ndarray | None:
+    """Position of each value in ``levels`` (-1: null or not a level), computed by
+    Arrow, for Arrow-backed string columns (what DuckDB returns); None otherwise.
+
+    The same codes as matching :func:`_as_text` against the levels, without a
+    Python str per row (~10x faster on the scoring snapshot).
+    """
+    dtype = series.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    values = pa.array(series)
+    value_set = pa.array(levels, type=values.type)
+    return pc.index_in(values, value_set=value_set).fill_null(-1).to_numpy()
+
+
 def _as_text(series: pd.Series) -> pd.Series:
     """Category values as an object Series of Python str, nulls as None."""
     dtype = series.dtype
@@ -233,11 +250,14 @@ class FeatureEncoder:
         for name in self.features_:
             if name in self.categorical_levels_:
                 levels = self.categorical_levels_[name]
-                text = _as_text(frame[name])
-                text = text.where(text.isin(levels), None)
-                columns[name] = pd.Series(
-                    pd.Categorical(text, categories=levels), index=frame.index
-                )
+                codes = _arrow_category_codes(frame[name], levels)
+                if codes is not None:
+                    categorical = pd.Categorical.from_codes(codes, categories=levels)
+                else:
+                    text = _as_text(frame[name])
+                    text = text.where(text.isin(levels), None)
+                    categorical = pd.Categorical(text, categories=levels)
+                columns[name] = pd.Series(categorical, index=frame.index)
             else:
                 columns[name] = _to_float(frame[name])
         return pd.DataFrame(columns, index=frame.index)

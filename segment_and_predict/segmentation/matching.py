@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .segmenter import Segmenter
 
@@ -86,6 +85,9 @@ def match_segments(
     dist = centroid_distances(previous, new)
     prev_ids = [int(s["segment_id"]) for s in previous.segments_]
     prev_names = [s["name"] for s in previous.segments_]
+    # Imported here: the daily assignment never matches segments (see selection.py).
+    from scipy.optimize import linear_sum_assignment
+
     # A large finite cost instead of inf keeps linear_sum_assignment feasible.
     cost = np.where(np.isfinite(dist), dist, 1e12)
     rows, cols = linear_sum_assignment(cost)

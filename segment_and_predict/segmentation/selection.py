@@ -8,14 +8,10 @@ quality figures are stable at that size and the search stays fast.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import BisectingKMeans, KMeans
-from sklearn.metrics import (
-    adjusted_rand_score,
-    calinski_harabasz_score,
-    davies_bouldin_score,
-    silhouette_score,
-)
-from sklearn.mixture import GaussianMixture
+
+# scikit-learn is imported inside the functions that fit or score clusterings:
+# the daily assignment (assign_segments) needs none of it, and importing it
+# costs over a second, which the daily build paid in customer_segments.
 
 ALGORITHMS = ("kmeans", "gaussian_mixture", "bisecting_kmeans")
 
@@ -30,6 +26,9 @@ DEFAULT_GATE = {
 
 def make_clusterer(algorithm: str, n_clusters: int, random_state: int, n_init: int = 10):
     """An unfitted scikit-learn clusterer with ``fit``/``predict``."""
+    from sklearn.cluster import BisectingKMeans, KMeans
+    from sklearn.mixture import GaussianMixture
+
     if algorithm == "kmeans":
         return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
     if algorithm == "gaussian_mixture":
@@ -76,6 +75,8 @@ def clustering_stability(
 
     Returns (mean ARI, list of per-resample ARIs).
     """
+    from sklearn.metrics import adjusted_rand_score
+
     if n_bootstrap < 1:
         raise ValueError("n_bootstrap must be at least 1.")
     if reference_labels is None:
@@ -101,6 +102,8 @@ def cluster_metrics(
     Silhouette is computed on the rows ``silhouette_idx`` only (it is
     quadratic in the number of rows); the other figures use all rows.
     """
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
     k = int(labels.max()) + 1 if len(labels) else 0
     n_found = len(np.unique(labels))
     shares = np.bincount(labels, minlength=k) / len(labels)

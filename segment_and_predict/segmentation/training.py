@@ -10,9 +10,6 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
-import scipy
-import sklearn
-from threadpoolctl import threadpool_limits
 
 from .matching import DEFAULT_MAX_DISTANCE, SegmentMatch, match_segments
 from .naming import name_segments
@@ -77,6 +74,11 @@ class SegmenterTrainingResult:
 
 
 def library_versions() -> dict[str, str]:
+    # scipy and scikit-learn are imported by the training code that needs them,
+    # not at module import: the daily assign_segments uses neither.
+    import scipy
+    import sklearn
+
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -164,6 +166,8 @@ def train_segmenter(
         default. One thread by default: on shared cores (dbt threads, other
         jobs) OpenMP's busy-waiting made KMeans ~10x slower than one thread.
     """
+    from threadpoolctl import threadpool_limits
+
     with threadpool_limits(limits=n_threads):
         return _train(
             features,

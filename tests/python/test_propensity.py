@@ -23,6 +23,7 @@ from segment_and_predict.propensity import (
     PropensityModel,
     RecencyFrequencyRule,
     best_f1_threshold,
+    explain,
     passes_quality_gate,
     path_contributions,
     rank_percentile_and_decile,
@@ -391,6 +392,21 @@ def test_encoder_types_exclusions_and_informative_missingness():
         encoder.transform(frame.drop(columns=["rate"]))
 
 
+def test_encoder_codes_arrow_strings_like_python_strings(features, trained):
+    """Arrow-backed string columns (what DuckDB returns) are coded by Arrow; the
+    result must equal coding the same values as Python objects."""
+    rows = features.head(1000).copy()
+    levels = trained.model.encoder_.categorical_levels_
+    region = rows["region"].astype(object).to_numpy().copy()
+    region[::7] = "atlantis"  # unseen
+    region[::11] = None
+    rows["region"] = pd.array(region, dtype="str")
+    as_objects = rows.assign(**{name: rows[name].astype(object) for name in levels})
+    encoded = trained.model.encoder_.transform(rows)
+    pd.testing.assert_frame_equal(encoded, trained.model.encoder_.transform(as_objects))
+    assert encoded["region"].isna().sum() >= len(rows) // 7
+
+
 def test_unseen_category_scores_like_null_category(features, trained):
     rows = features[features["as_of_date"] == features["as_of_date"].max()].head(500)
     unseen = rows.assign(region="atlantis", loyalty_tier="diamond")
@@ -428,6 +444,19 @@ def test_json_round_trip_gives_identical_predictions(features, trained):
 
 
 # -- scoring ---------------------------------------------------------------------
+
+
+def test_probability_with_contributions_is_predict_probability(features, trained):
+    """Scoring takes the probability from the per-group leaf values that come with
+    the contributions; it must be predict_probability bit for bit, and the
+    contributions LightGBM's own TreeSHAP."""
+    model = trained.model
+    latest = features[features["as_of_date"] == features["as_of_date"].max()]
+    probability, contributions = model.probability_and_contributions(latest)
+    assert np.array_equal(probability, model.predict_probability(latest))
+    expected = model.booster_.predict(model.encode(latest), pred_contrib=True)
+    np.testing.assert_allclose(contributions, expected, rtol=0, atol=1e-10)
+    assert np.array_equal(model.contributions(latest), contributions)
 
 
 def test_score_columns_and_ranges(scores, trained):
@@ -497,6 +526,85 @@ def test_reasons_are_top_contributions_with_matching_direction(features, scores,
     raw = latest["days_since_last_order"].iloc[scores.index[days][0]]
     shown = "missing" if np.isnan(raw) else str(int(raw))
     assert sample["reason_1_value"] == shown
+
+
+def _reference_reason(model, X, contributions, row, slot):
+    """One reason slot of one row, the slow obvious way (a stable sort of the row)."""
+    contrib = contributions[row, :-1]
+    j = int(np.argsort(-np.abs(contrib), kind="stable")[slot])
+    value = contrib[j]
+    if value == 0:
+        return None, None, None, None
+    feature = model.features_[j]
+    raw = X.iloc[row, j]
+    missing = pd.isna(raw)
+    if missing:
+        text = "missing"
+    elif isinstance(X.dtypes.iloc[j], pd.CategoricalDtype):
+        text = str(raw)
+    else:
+        text = explain._format_number(float(np.round(raw, 4)))
+    direction = "raises" if value > 0 else "lowers"
+    sentence = (
+        f"{feature} is missing {direction} the score"
+        if missing
+        else f"{feature} = {text} {direction} the score"
+    )
+    return sentence, feature, text, direction
+
+
+def test_reasons_match_a_row_by_row_reference(features, trained, monkeypatch):
+    """Texts are built once per distinct value and sentence and filled by index;
+    every row must read as if built on its own, across top-k chunks too."""
+    model = trained.model
+    rows = features[features["as_of_date"] == features["as_of_date"].max()].head(700)
+    rows = rows.assign(region=rows["region"].where(np.arange(len(rows)) % 7 != 0, "atlantis"))
+    X = model.encode(rows).reset_index(drop=True)
+    contributions = model.contributions(X)
+    monkeypatch.setattr(explain, "_TOP_CHUNK_ROWS", 64)
+    frame = explain.reasons(model, X, contributions)
+    assert all(dtype == "str" for dtype in frame.dtypes)
+    for row in range(len(X)):
+        for slot in range(3):
+            expected = _reference_reason(model, X, contributions, row, slot)
+            got = tuple(
+                frame[f"reason_{slot + 1}{suffix}"].iloc[row]
+                for suffix in ("", "_feature", "_value", "_direction")
+            )
+            got = tuple(None if pd.isna(v) else v for v in got)
+            assert got == expected, (row, slot)
+
+
+def test_top_contributions_equal_a_stable_sort_with_ties(monkeypatch):
+    rng = np.random.default_rng(3)
+    # Small integers: many ties, zeros and equal magnitudes of opposite sign.
+    contributions = rng.integers(-3, 4, size=(1000, 9)).astype("float64")
+    contributions[::5] = 0.0
+    monkeypatch.setattr(explain, "_TOP_CHUNK_ROWS", 97)
+    for k in (1, 3, 9, 12):
+        expected = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :k]
+        assert np.array_equal(explain.top_contributions(contributions, k), expected)
+    # Column-major input (the layout of the TreeSHAP result) gives the same.
+    assert np.array_equal(
+        explain.top_contributions(np.asfortranarray(contributions)),
+        np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :3],
+    )
+
+
+def test_reasons_with_fewer_features_than_slots_are_null():
+    class TwoFeatures:
+        features_ = ["a", "b"]
+
+    X = pd.DataFrame({"a": [1.0, np.nan, 0.5], "b": [2.0, 3.0, 4.0]})
+    contributions = np.array([[0.5, -0.25, 0.1], [0.0, 0.0, 0.1], [-1.0, 2.0, 0.1]])
+    frame = explain.reasons(TwoFeatures(), X, contributions)
+    assert frame["reason_1"].tolist()[0] == "a = 1 raises the score"
+    assert frame["reason_2"].tolist()[2] == "a = 0.5 lowers the score"
+    assert frame["reason_1"].isna().tolist() == [False, True, False]
+    assert frame["reason_3"].isna().all() and frame["reason_3_feature"].isna().all()
+    assert all(dtype == "str" for dtype in frame.dtypes)
+    empty = explain.reasons(TwoFeatures(), X.iloc[:0], contributions[:0])
+    assert len(empty) == 0 and list(empty.columns) == list(frame.columns)
 
 
 def test_path_reasons_are_a_fast_approximation_with_the_same_layout(features, trained):

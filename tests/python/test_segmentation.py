@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -350,3 +352,16 @@ def test_bad_input_gives_plain_value_errors(features4):
         train_segmenter(two_dates, **FAST)
     with pytest.raises(ValueError, match="customer_id"):
         assign_segments(features4.drop(columns="customer_id"), Segmenter(4).fit(features4))
+
+
+def test_daily_assignment_does_not_import_the_training_libraries():
+    """customer_segments runs first among the daily build's Python models: importing
+    scikit-learn and scipy.optimize there (training-only) made it ~2 s slower in the
+    daily build than in the full build, where training had imported them already."""
+    code = (
+        "import sys\n"
+        "from segment_and_predict.segmentation import assign_segments\n"
+        "loaded = [m for m in ('sklearn', 'scipy.optimize', 'threadpoolctl') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
