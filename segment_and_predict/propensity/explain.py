@@ -241,13 +241,19 @@ def reasons(
     names = list(model.features_)
 
     # Per (row, slot): an id into value_texts, whose feature and missingness are known.
-    value_id = np.zeros(top.shape, dtype=np.intp)
+    # The (row, slot) cells are visited feature by feature through one stable sort
+    # (cells of a feature stay in row order) instead of a mask per feature.
+    cells = top.ravel()
+    order = np.argsort(cells, kind="stable")
+    features, starts = np.unique(cells[order], return_index=True)
+    value_id = np.zeros(cells.shape, dtype=np.intp)
     value_texts: list[str] = []
     value_feature: list[int] = []
     value_missing: list[bool] = []
-    for j in np.unique(top):
-        mask = top == j
-        row_index = np.nonzero(mask)[0]
+    bounds = np.append(starts, len(cells))
+    for j, start, stop in zip(features, bounds[:-1], bounds[1:], strict=True):
+        positions = order[start:stop]
+        row_index = positions // top.shape[1]
         column = X.iloc[:, int(j)]
         if isinstance(column.dtype, pd.CategoricalDtype):
             codes = column.cat.codes.to_numpy()[row_index]
@@ -256,10 +262,11 @@ def reasons(
             texts = [*categories, MISSING_LEVEL_TEXT]
         else:
             local, texts = _format_numbers(column.to_numpy(dtype="float64")[row_index])
-        value_id[mask] = len(value_texts) + local
+        value_id[positions] = len(value_texts) + local
         value_texts.extend(texts)
         value_feature.extend([int(j)] * len(texts))
         value_missing.extend([False] * (len(texts) - 1) + [True])
+    value_id = value_id.reshape(top.shape)
 
     # Sentence ids: value id x direction; build the sentences that occur.
     raises = top_values > 0

@@ -11,30 +11,40 @@ missing, zero and category) go the same way everywhere in that tree, so they
 get the same values. :class:`GroupedTreeShap` therefore groups the rows of each
 tree by that key, has LightGBM compute the contributions of one row per group
 (``start_iteration=i, num_iteration=1``) and copies them to the group. A tree
-usually has a few hundred to a few thousand groups among 240K customers, so
-the TreeSHAP work shrinks about a hundredfold while the result stays
-LightGBM's own TreeSHAP: it equals ``pred_contrib`` up to the order of
-floating-point summation over trees (differences ~1e-14 in log-odds).
+has a few hundred to a few thousand groups among 240K customers, so the
+TreeSHAP work shrinks about a hundredfold while the result stays LightGBM's
+own TreeSHAP: it equals ``pred_contrib`` up to the order of floating-point
+summation over trees (differences ~1e-14 in log-odds).
 
-What is left is bookkeeping in numpy, done so that it costs little per row:
+What is left is bookkeeping in numpy, arranged so that it costs little per
+row (at 240K: ~2.3-3 s on one core, ~2 s with two threads):
 
-- The model is read once (:class:`GroupedTreeShap` is built per booster, not per
-  block of rows): each feature's bins, and per tree and feature a small table
-  from bin to that feature's part of the group key.
-- Phase 1, per tree: the group key is a sum of one table lookup per feature of
-  the tree; keys are renumbered 0..groups-1 and kept as 16-bit integers.
+- The model is read once (:class:`GroupedTreeShap` is built per booster and
+  kept by ``PropensityModel``): each feature's bin boundaries, and per tree and
+  feature a small table from bin to that feature's part of the group key.
+- Phase 1: per chunk of rows, each feature's bins (one ``searchsorted``), then
+  per tree the group key as a sum of one table lookup per split feature, as
+  16-bit integers (depth-4 trees have at most 16K keys), and some row per key.
 - LightGBM computes the contributions *and* the tree's output (its leaf value)
-  for one row per group; single-threaded, because these calls are small and an
-  OpenMP team per call costs more than it saves (much more when another process
-  holds a core).
-- Phase 2: contributions and leaf values go back to the rows a chunk of rows at a
-  time, so the rows being summed into stay in the CPU cache.
+  for one row per group, single-threaded per call: the calls are small, and an
+  OpenMP team per call costs more than it saves (much more when another
+  process holds a core). Values are kept per key across blocks of rows, so a
+  later block asks LightGBM only about keys it has not met (most keys recur).
+- Phase 2: contributions and leaf values go back to the rows a chunk of rows at
+  a time, so the rows being summed into stay in the CPU cache.
+- With ``num_threads`` > 1, Python threads share the chunks and the trees;
+  numpy and LightGBM release the GIL while they work.
 
 Summing the leaf values in tree order gives LightGBM's raw score bit for bit (it
 adds the trees' outputs to 0.0 in the same order), so the probability comes
 with the contributions and the separate full ``predict`` of every row, which
 took as long as all of the above, is not needed (see
 ``PropensityModel.probability_and_contributions``).
+
+Ideas measured and left out: joint bins for pairs of features that share many
+trees (fewer lookups, but the joint bins cost as much as they saved), and
+gathering whole rows of key tables for all trees at once (numpy's row gather
+was no faster than one lookup per tree and feature).
 """
 
 from __future__ import annotations
@@ -257,10 +267,14 @@ class GroupedTreeShap:
     Built once per booster; :meth:`explain` then works on any block of rows.
 
     Each feature's values are cut into bins that no split of the model
-    separates: for a numeric feature NaN, zero and the intervals between
-    consecutive thresholds of all the model's splits on it; for a categorical
-    feature its codes (NaN and negatives apart). Every split decides alike for
-    all values of a bin, so a split's decision per row is a lookup by bin.
+    separates: for a numeric feature the intervals between consecutive
+    thresholds of all the model's splits on it, LightGBM's zero range and NaN
+    (:func:`_boundaries`); for a categorical feature its codes (NaN and
+    negatives apart). Every split decides alike for all values of a bin, so a
+    split's decision per row is a lookup by bin.
+
+    Not safe for concurrent calls of :meth:`explain` from several threads (it
+    keeps the values of the groups met so far); one call uses its own threads.
     """
 
     def __init__(self, booster: lgb.Booster):
