@@ -172,8 +172,8 @@ def train_propensity_model(
     X_val = encoder.transform(split.validation)
     X_test = encoder.transform(split.test)
 
-    logreg = LogisticRegressionBaseline().fit(X_train, y_train, X_val, y_val)
-    rule = RecencyFrequencyRule().fit(X_train, y_train, X_val, y_val)
+    logreg = LogisticRegressionBaseline(seed=seed).fit(X_train, y_train, X_val, y_val)
+    rule = RecencyFrequencyRule(seed=seed).fit(X_train, y_train, X_val, y_val)
 
     p_test = model.predict_probability(X_test)
     p_logreg = logreg.predict_probability(X_test)
