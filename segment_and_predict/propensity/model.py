@@ -127,12 +127,19 @@ class PropensityModel:
         y: np.ndarray,
         validation_features: pd.DataFrame,
         validation_y: np.ndarray,
+        *,
+        encoder: FeatureEncoder | None = None,
     ) -> PropensityModel:
         """Fit on the training rows; early-stop and choose the threshold on validation rows.
 
         ``features`` / ``validation_features`` are raw ``customer_features`` rows
         (extra columns such as keys and label are ignored); ``y`` / ``validation_y``
         are 0/1 arrays of shape (n_rows,).
+
+        ``encoder`` is a FeatureEncoder already fitted on the training rows (with
+        this model's ``exclude_features``); then both frames may also be its
+        encoded output (``encoder.transform``), which is used as is, so a caller
+        that needs the encoded rows anyway (the baselines) encodes them once.
         """
         y = np.asarray(y, dtype="float64")
         validation_y = np.asarray(validation_y, dtype="float64")
@@ -150,9 +157,16 @@ class PropensityModel:
         self.params_ = self.resolved_params()
         booster_params = {k: v for k, v in self.params_.items() if k not in _LOOP_KEYS}
 
-        self.encoder_ = FeatureEncoder(exclude=tuple(self.exclude_features)).fit(features)
-        X = self.encoder_.transform(features)
-        X_val = self.encoder_.transform(validation_features)
+        exclude = tuple(self.exclude_features)
+        if encoder is None:
+            encoder = FeatureEncoder(exclude=exclude).fit(features)
+        elif tuple(encoder.exclude) != exclude:
+            raise ValueError(
+                f"the encoder excludes {list(encoder.exclude)} but the model {list(exclude)}"
+            )
+        self.encoder_ = encoder
+        X = self.encode(features)
+        X_val = self.encode(validation_features)
         categorical = list(self.encoder_.categorical_levels_)
         train_set = lgb.Dataset(
             X, label=y, categorical_feature=categorical, free_raw_data=True, params=booster_params

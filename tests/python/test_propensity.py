@@ -543,6 +543,19 @@ def test_rule_baseline_works_with_missing_signals(features):
     assert none.signals_ == [] and np.ptp(p) == 0
 
 
+def test_fit_on_rows_encoded_beforehand_equals_fit_on_raw_rows(features):
+    split = split_snapshots(features)
+    y = split.train[LABEL].astype(float).to_numpy()
+    y_val = split.validation[LABEL].astype(float).to_numpy()
+    raw = PropensityModel(num_threads=THREADS).fit(split.train, y, split.validation, y_val)
+    encoder = FeatureEncoder().fit(split.train)
+    X, X_val = encoder.transform(split.train), encoder.transform(split.validation)
+    encoded = PropensityModel(num_threads=THREADS).fit(X, y, X_val, y_val, encoder=encoder)
+    assert encoded.to_json() == raw.to_json()
+    with pytest.raises(ValueError, match="the encoder excludes"):
+        PropensityModel(exclude_features=["noise_1"]).fit(X, y, X_val, y_val, encoder=encoder)
+
+
 def test_baselines_fit_on_a_fixed_sample_of_the_training_rows(features):
     split = split_snapshots(features)
     encoder = FeatureEncoder().fit(split.train)
