@@ -191,7 +191,7 @@ def test_registry_row_is_flat_and_json_serialisable(trained):
     assert set(baselines) == {"logistic_regression", "recency_frequency_rule"}
     assert baselines["logistic_regression"]["roc_auc"] == row["logreg_roc_auc"]
     params = json.loads(row["params_json"])
-    assert params["num_threads"] == THREADS and params["deterministic"] and params["force_col_wise"]
+    assert params["num_threads"] == THREADS and params["deterministic"] and params["force_row_wise"]
 
 
 def test_default_params_are_reproducible_and_overridable():
@@ -200,7 +200,27 @@ def test_default_params_are_reproducible_and_overridable():
     assert params["num_leaves"] == DEFAULT_PARAMS["num_leaves"]  # the default kept
     # The explicit argument (default 2) wins over a thread count inside params.
     assert params["num_threads"] == 2 and params["seed"] == 42
-    assert params["deterministic"] is True and params["force_col_wise"] is True
+    assert params["deterministic"] is True and params["force_row_wise"] is True
+    # params copied from a model trained column-wise (LightGBM refuses both)
+    copied = PropensityModel(params={"force_col_wise": True}).resolved_params()
+    assert "force_col_wise" not in copied and copied["force_row_wise"] is True
+
+
+def test_row_wise_histograms_grow_the_same_trees_as_column_wise(features):
+    split = split_snapshots(features)
+    encoder = FeatureEncoder().fit(split.train)
+    X, y = encoder.transform(split.train), split.train[LABEL].astype(float).to_numpy()
+    trees = []
+    for layout in ("force_row_wise", "force_col_wise"):
+        params = PropensityModel(num_threads=THREADS).resolved_params()
+        params = {
+            k: v for k, v in params.items() if k not in ("num_boost_round", "early_stopping_rounds")
+        }
+        params.pop("force_row_wise")
+        params[layout] = True
+        booster = lgb.train(params, lgb.Dataset(X, label=y, params=params), num_boost_round=30)
+        trees.append(booster.model_to_string().split("parameters:")[0])
+    assert trees[0] == trees[1]
 
 
 def test_evaluation_tables(trained):
