@@ -26,6 +26,11 @@ FORMAT = "segment_and_predict.propensity.PropensityModel/1"
 # TreeSHAP in ~40 s instead of ~110 s (depth 6 / 31 leaves) at the same test
 # ROC-AUC (0.8755 vs 0.8758) and PR-AUC (0.761 vs 0.761); .treeshap then made
 # the exact reasons several times faster again.
+# Early stopping waits 20 rounds, not 50: the validation loss is flat near its
+# minimum, so on the default 240K data it stops after 211 rounds (191 trees,
+# validation log loss 0.37600) instead of 325 (275 trees, 0.37593) with the
+# same test ROC-AUC and PR-AUC (0.8754, 0.7606) and F1 0.6985 vs 0.6992; on
+# 2.5%-40% customer samples the two settings agree to 1e-4 in ROC-AUC and PR-AUC.
 DEFAULT_PARAMS: dict = {
     "objective": "binary",
     "metric": "binary_logloss",
@@ -38,7 +43,7 @@ DEFAULT_PARAMS: dict = {
     "bagging_freq": 1,
     "lambda_l2": 1.0,
     "num_boost_round": 1000,
-    "early_stopping_rounds": 50,
+    "early_stopping_rounds": 20,
     "verbose": -1,
 }
 
