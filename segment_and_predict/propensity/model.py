@@ -26,6 +26,11 @@ FORMAT = "segment_and_predict.propensity.PropensityModel/1"
 # TreeSHAP in ~40 s instead of ~110 s (depth 6 / 31 leaves) at the same test
 # ROC-AUC (0.8755 vs 0.8758) and PR-AUC (0.761 vs 0.761); .treeshap then made
 # the exact reasons several times faster again.
+# Early stopping waits 20 rounds, not 50: the validation loss is flat near its
+# minimum, so on the default 240K data it stops after 211 rounds (191 trees,
+# validation log loss 0.37600) instead of 325 (275 trees, 0.37593) with the
+# same test ROC-AUC and PR-AUC (0.8754, 0.7606) and F1 0.6985 vs 0.6992; on
+# 2.5%-40% customer samples the two settings agree to 1e-4 in ROC-AUC and PR-AUC.
 DEFAULT_PARAMS: dict = {
     "objective": "binary",
     "metric": "binary_logloss",
@@ -38,7 +43,7 @@ DEFAULT_PARAMS: dict = {
     "bagging_freq": 1,
     "lambda_l2": 1.0,
     "num_boost_round": 1000,
-    "early_stopping_rounds": 50,
+    "early_stopping_rounds": 20,
     "verbose": -1,
 }
 
@@ -66,7 +71,7 @@ class PropensityModel:
     Categorical features use LightGBM's native handling with category levels
     frozen at fit time (see :class:`FeatureEncoder`); missing values use its
     native missing-value handling. Training is reproducible: fixed seed,
-    ``deterministic=True``, ``force_col_wise=True`` and an explicit thread count.
+    ``deterministic=True``, ``force_row_wise=True`` and an explicit thread count.
 
     Parameters
     ----------
@@ -113,11 +118,14 @@ class PropensityModel:
         params = {**DEFAULT_PARAMS, **(self.params or {})}
         # The explicit arguments win so that thread count and seed are never
         # silently taken from a params dict copied from elsewhere.
+        # Row-wise histograms: the same trees as column-wise (tested), and on
+        # ~800K rows x 43 features about 15% faster per boosting round.
+        params.pop("force_col_wise", None)
         params.update(
             seed=self.seed,
             num_threads=int(self.num_threads),
             deterministic=True,
-            force_col_wise=True,
+            force_row_wise=True,
         )
         return params
 
@@ -127,12 +135,19 @@ class PropensityModel:
         y: np.ndarray,
         validation_features: pd.DataFrame,
         validation_y: np.ndarray,
+        *,
+        encoder: FeatureEncoder | None = None,
     ) -> PropensityModel:
         """Fit on the training rows; early-stop and choose the threshold on validation rows.
 
         ``features`` / ``validation_features`` are raw ``customer_features`` rows
         (extra columns such as keys and label are ignored); ``y`` / ``validation_y``
         are 0/1 arrays of shape (n_rows,).
+
+        ``encoder`` is a FeatureEncoder already fitted on the training rows (with
+        this model's ``exclude_features``); then both frames may also be its
+        encoded output (``encoder.transform``), which is used as is, so a caller
+        that needs the encoded rows anyway (the baselines) encodes them once.
         """
         y = np.asarray(y, dtype="float64")
         validation_y = np.asarray(validation_y, dtype="float64")
@@ -150,9 +165,16 @@ class PropensityModel:
         self.params_ = self.resolved_params()
         booster_params = {k: v for k, v in self.params_.items() if k not in _LOOP_KEYS}
 
-        self.encoder_ = FeatureEncoder(exclude=tuple(self.exclude_features)).fit(features)
-        X = self.encoder_.transform(features)
-        X_val = self.encoder_.transform(validation_features)
+        exclude = tuple(self.exclude_features)
+        if encoder is None:
+            encoder = FeatureEncoder(exclude=exclude).fit(features)
+        elif tuple(encoder.exclude) != exclude:
+            raise ValueError(
+                f"the encoder excludes {list(encoder.exclude)} but the model {list(exclude)}"
+            )
+        self.encoder_ = encoder
+        X = self.encode(features)
+        X_val = self.encode(validation_features)
         categorical = list(self.encoder_.categorical_levels_)
         train_set = lgb.Dataset(
             X, label=y, categorical_feature=categorical, free_raw_data=True, params=booster_params

@@ -22,6 +22,7 @@ from segment_and_predict.propensity.data import (
     AS_OF_DATE,
     CUSTOMER_ID,
     LABEL,
+    FeatureEncoder,
     iso_date,
     label_as_float,
     split_snapshots,
@@ -164,16 +165,17 @@ def train_propensity_model(
             "test metrics need buyers and non-buyers"
         )
 
-    model = PropensityModel(
-        params, num_threads=num_threads, seed=seed, exclude_features=exclude_features
-    ).fit(split.train, y_train, split.validation, y_val)
-    encoder = model.encoder_
+    # Encoded once: the model, both baselines and the metrics use the same matrices.
+    encoder = FeatureEncoder(exclude=tuple(exclude_features)).fit(split.train)
     X_train = encoder.transform(split.train)
     X_val = encoder.transform(split.validation)
     X_test = encoder.transform(split.test)
+    model = PropensityModel(
+        params, num_threads=num_threads, seed=seed, exclude_features=exclude_features
+    ).fit(X_train, y_train, X_val, y_val, encoder=encoder)
 
-    logreg = LogisticRegressionBaseline().fit(X_train, y_train, X_val, y_val)
-    rule = RecencyFrequencyRule().fit(X_train, y_train, X_val, y_val)
+    logreg = LogisticRegressionBaseline(seed=seed).fit(X_train, y_train, X_val, y_val)
+    rule = RecencyFrequencyRule(seed=seed).fit(X_train, y_train, X_val, y_val)
 
     p_test = model.predict_probability(X_test)
     p_logreg = logreg.predict_probability(X_test)

@@ -13,6 +13,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.impute import SimpleImputer
 from sklearn.metrics import f1_score
 
 from segment_and_predict.propensity import (
@@ -20,6 +21,7 @@ from segment_and_predict.propensity import (
     LABEL,
     SCORE_COLUMNS,
     FeatureEncoder,
+    LogisticRegressionBaseline,
     PropensityModel,
     RecencyFrequencyRule,
     best_f1_threshold,
@@ -31,6 +33,7 @@ from segment_and_predict.propensity import (
     split_snapshots,
     train_propensity_model,
 )
+from segment_and_predict.propensity.baselines import MedianImputer, fit_sample
 
 START = date(2024, 1, 1)
 REGIONS = ["north", "south", "east", "west", "central"]
@@ -189,7 +192,7 @@ def test_registry_row_is_flat_and_json_serialisable(trained):
     assert set(baselines) == {"logistic_regression", "recency_frequency_rule"}
     assert baselines["logistic_regression"]["roc_auc"] == row["logreg_roc_auc"]
     params = json.loads(row["params_json"])
-    assert params["num_threads"] == THREADS and params["deterministic"] and params["force_col_wise"]
+    assert params["num_threads"] == THREADS and params["deterministic"] and params["force_row_wise"]
 
 
 def test_default_params_are_reproducible_and_overridable():
@@ -198,7 +201,27 @@ def test_default_params_are_reproducible_and_overridable():
     assert params["num_leaves"] == DEFAULT_PARAMS["num_leaves"]  # the default kept
     # The explicit argument (default 2) wins over a thread count inside params.
     assert params["num_threads"] == 2 and params["seed"] == 42
-    assert params["deterministic"] is True and params["force_col_wise"] is True
+    assert params["deterministic"] is True and params["force_row_wise"] is True
+    # params copied from a model trained column-wise (LightGBM refuses both)
+    copied = PropensityModel(params={"force_col_wise": True}).resolved_params()
+    assert "force_col_wise" not in copied and copied["force_row_wise"] is True
+
+
+def test_row_wise_histograms_grow_the_same_trees_as_column_wise(features):
+    split = split_snapshots(features)
+    encoder = FeatureEncoder().fit(split.train)
+    X, y = encoder.transform(split.train), split.train[LABEL].astype(float).to_numpy()
+    trees = []
+    for layout in ("force_row_wise", "force_col_wise"):
+        params = PropensityModel(num_threads=THREADS).resolved_params()
+        params = {
+            k: v for k, v in params.items() if k not in ("num_boost_round", "early_stopping_rounds")
+        }
+        params.pop("force_row_wise")
+        params[layout] = True
+        booster = lgb.train(params, lgb.Dataset(X, label=y, params=params), num_boost_round=30)
+        trees.append(booster.model_to_string().split("parameters:")[0])
+    assert trees[0] == trees[1]
 
 
 def test_evaluation_tables(trained):
@@ -646,6 +669,51 @@ def test_rule_baseline_works_with_missing_signals(features):
     none = RecencyFrequencyRule().fit(X[["noise_1"]], y, X_val[["noise_1"]], y_val)
     p = none.predict_probability(X_val[["noise_1"]])
     assert none.signals_ == [] and np.ptp(p) == 0
+
+
+def test_fit_on_rows_encoded_beforehand_equals_fit_on_raw_rows(features):
+    split = split_snapshots(features)
+    y = split.train[LABEL].astype(float).to_numpy()
+    y_val = split.validation[LABEL].astype(float).to_numpy()
+    raw = PropensityModel(num_threads=THREADS).fit(split.train, y, split.validation, y_val)
+    encoder = FeatureEncoder().fit(split.train)
+    X, X_val = encoder.transform(split.train), encoder.transform(split.validation)
+    encoded = PropensityModel(num_threads=THREADS).fit(X, y, X_val, y_val, encoder=encoder)
+    assert encoded.to_json() == raw.to_json()
+    with pytest.raises(ValueError, match="the encoder excludes"):
+        PropensityModel(exclude_features=["noise_1"]).fit(X, y, X_val, y_val, encoder=encoder)
+
+
+def test_baselines_fit_on_a_fixed_sample_of_the_training_rows(features):
+    split = split_snapshots(features)
+    encoder = FeatureEncoder().fit(split.train)
+    X, X_val = encoder.transform(split.train), encoder.transform(split.validation)
+    y = split.train[LABEL].astype(float).to_numpy()
+    y_val = split.validation[LABEL].astype(float).to_numpy()
+
+    rows = fit_sample(len(X), 2000, seed=7)
+    assert len(rows) == 2000 and (np.diff(rows) > 0).all()
+    assert np.array_equal(rows, fit_sample(len(X), 2000, seed=7))
+    assert fit_sample(len(X), len(X), seed=7) is None and fit_sample(len(X), None, 7) is None
+    for baseline in (LogisticRegressionBaseline, RecencyFrequencyRule):
+        sampled = baseline(max_fit_rows=2000, seed=7).fit(X, y, X_val, y_val)
+        on_rows = baseline(max_fit_rows=None).fit(X.iloc[rows], y[rows], X_val, y_val)
+        p = sampled.predict_probability(X_val)
+        assert np.array_equal(p, on_rows.predict_probability(X_val))
+        assert sampled.threshold_ == on_rows.threshold_
+        everything = baseline(max_fit_rows=None).fit(X, y, X_val, y_val)
+        assert not np.array_equal(p, everything.predict_probability(X_val))
+
+
+def test_median_imputer_equals_simple_imputer_with_indicators(features):
+    numeric = features.select_dtypes("number").astype("float64").drop(columns="push_click_rate_90d")
+    fit_rows, new_rows = numeric.iloc[:5000], numeric.iloc[5000:].copy()
+    new_rows.iloc[:10, 0] = np.nan  # missing where the fit rows had none: imputed, no indicator
+    ours = MedianImputer().fit(fit_rows)
+    sklearn_imputer = SimpleImputer(strategy="median", add_indicator=True).fit(fit_rows)
+    assert np.array_equal(ours.transform(new_rows), sklearn_imputer.transform(new_rows))
+    empty = features[["push_click_rate_90d"]]  # all missing: imputed 0, indicator 1
+    assert np.array_equal(MedianImputer().fit(empty).transform(empty)[:2], [[0, 1]] * 2)
 
 
 def test_scoring_in_blocks_equals_scoring_in_one_block(features, trained, scores, monkeypatch):
