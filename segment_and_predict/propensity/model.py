@@ -79,7 +79,8 @@ class PropensityModel:
         Overrides of :data:`DEFAULT_PARAMS` (booster params plus
         ``num_boost_round`` and ``early_stopping_rounds``).
     num_threads : int
-        LightGBM threads for training and prediction.
+        LightGBM threads for training and prediction, and the worker threads of
+        the grouped TreeSHAP (:meth:`probability_and_contributions`).
     seed : int
         Seed for LightGBM's bagging and feature sampling.
     exclude_features : sequence of str
