@@ -20,7 +20,11 @@ from segment_and_predict.registry import (
 )
 from segment_and_predict.segmentation import assign_segments, train_segmenter
 from segment_and_predict.segmentation.training import library_versions
-from segment_and_predict.serving import in_key_order, registry_row_frame, with_date_column
+from segment_and_predict.serving import (
+    fetch_in_key_order,
+    registry_row_frame,
+    with_date_column,
+)
 
 
 def model(dbt, session):
@@ -38,7 +42,7 @@ def model(dbt, session):
     ].max()
     wanted = [d for d in {latest_date, latest_labelled_date} if pd.notna(d)]
     in_dates = ", ".join(f"date '{pd.Timestamp(d).date().isoformat()}'" for d in wanted)
-    frames = in_key_order(features.filter(f"as_of_date in ({in_dates})").df())
+    frames = fetch_in_key_order(features.filter(f"as_of_date in ({in_dates})"))
     latest = frames[frames["as_of_date"] == latest_date]
 
     gate = {

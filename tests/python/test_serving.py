@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 
-from segment_and_predict.serving import training_rows
+from segment_and_predict.serving import fetch_in_key_order, in_key_order, training_rows
 
 
 @pytest.fixture
@@ -58,3 +59,19 @@ def test_training_rows_reject_a_non_positive_cap(relations):
     features, dates = relations
     with pytest.raises(ValueError, match="max_rows"):
         training_rows(features, dates, max_rows=0)
+
+
+def test_rows_sorted_by_duckdb_equal_rows_sorted_by_pandas():
+    con = duckdb.connect()
+    con.execute("set threads=2; set preserve_insertion_order=false")
+    rel = con.sql(
+        """
+        select c.id as customer_id, date '2026-01-01' + (30 * (i % 3))::integer as as_of_date, i as value
+        from range(3000) r(i)
+        cross join (values ('A' || (i % 997)), ('a' || (i % 997)), ('é' || i)) c(id)
+        """
+    )
+    rel = rel.aggregate("customer_id, as_of_date, min(value) as value")
+    fetched = fetch_in_key_order(rel)
+    pd.testing.assert_frame_equal(fetched, in_key_order(rel.df()))
+    assert fetched.index.equals(pd.RangeIndex(len(fetched)))
