@@ -66,7 +66,8 @@ def test_rows_sorted_by_duckdb_equal_rows_sorted_by_pandas():
     con.execute("set threads=2; set preserve_insertion_order=false")
     rel = con.sql(
         """
-        select c.id as customer_id, date '2026-01-01' + (30 * (i % 3))::integer as as_of_date, i as value
+        select c.id as customer_id, i as value,
+               date '2026-01-01' + (30 * (i % 3))::integer as as_of_date
         from range(3000) r(i)
         cross join (values ('A' || (i % 997)), ('a' || (i % 997)), ('é' || i)) c(id)
         """
