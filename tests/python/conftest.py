@@ -33,6 +33,34 @@ def read_table(warehouse: Warehouse, query: str):
         return con.execute(query).df()
 
 
+def public_table_checksums(warehouse: Warehouse) -> dict[str, tuple[int, int]]:
+    """Row count and an order-independent content hash of every public table and view.
+
+    The public schema is ``main`` (what BI tools and campaign tools read). Two
+    calls give equal dicts exactly when no public table changed, so a hostile
+    case can assert that a rejected run left them as they were. A missing
+    warehouse file gives an empty dict.
+    """
+    if not warehouse.warehouse_path.exists():
+        return {}
+    with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as con:
+        names = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'main' order by table_name"
+            ).fetchall()
+        ]
+        return {
+            name: tuple(
+                con.execute(
+                    f'select count(*), coalesce(sum(hash(t)), 0) from main."{name}" as t'
+                ).fetchall()[0]
+            )
+            for name in names
+        }
+
+
 def assert_dbt_ok(result) -> None:
     assert result.returncode == 0, f"dbt failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
 
