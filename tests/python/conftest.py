@@ -27,6 +27,41 @@ os.environ.setdefault("SAP_DUCKDB_THREADS", "1")
 SMALL_CUSTOMERS = 4_000
 
 
+# Tests that use these fixtures build with dbt: they are marked "integration",
+# so `scripts/test.sh --fast` (pytest -m "not integration") leaves them out.
+INTEGRATION_FIXTURES = frozenset({"small_raw_data", "built_warehouse", "raw_copy"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _unit_run_builds_nothing(request):
+    """In the unit-only run, whatever reaches dbt fails at once with a sentence.
+
+    Without this, a dbt-building test (or module fixture) that is not marked
+    would slip into the fast run and make it slow. Session-scoped, so it is in
+    place before any module fixture builds.
+    """
+    if "not integration" not in (request.config.option.markexpr or ""):
+        yield
+        return
+    import segment_and_predict.jobs as jobs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(
+            "A test of the unit-only run reached dbt: mark it @pytest.mark.integration "
+            "(or its module with pytestmark), or use one of conftest.INTEGRATION_FIXTURES."
+        )
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jobs, "run_dbt", refuse)
+        yield
+
+
 def read_table(warehouse: Warehouse, query: str):
     """Run a query on a built warehouse (read-only) and return a DataFrame."""
     with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as con:

@@ -34,6 +34,8 @@ CDNOW_BUILD_VARS = r"build --raw-data-path data/cdnow .*--vars '([^']+)'"
 REAL_CUSTOMERS = 23_570
 EXCERPT_CUSTOMERS = 6_000
 
+pytestmark = pytest.mark.integration  # builds the CDNOW example with dbt
+
 
 def _cdnow_file(tmp_path_factory) -> tuple[Path, int]:
     """The real CDNOW file when available, else the shipped excerpt; and its customer count."""
