@@ -22,6 +22,16 @@
         {%- do positive_int_var(name) -%}
     {%- endfor -%}
     {%- do positive_int_var('propensity_max_training_rows', 1000000000) -%}
+    {%- set new_customer_days = positive_int_var('segment_new_customer_days', 3660) -%}
+    {%- set label_days = positive_int_var('label_window_days', 366) -%}
+    {%- if new_customer_days < label_days -%}
+        {{ exceptions.raise_compiler_error(
+            "The var segment_new_customer_days (" ~ new_customer_days ~ ") must be at least "
+            ~ "label_window_days (" ~ label_days ~ "): a customer younger than the label window "
+            ~ "has not had one whole window to buy, so a dormant or lapsing segment would "
+            ~ "misjudge them (docs/segmentation.md)."
+        ) }}
+    {%- endif -%}
     {%- set must_beat = var('propensity_gate_must_beat_baselines') | string | trim | lower -%}
     {%- if must_beat not in ('true', 'false') -%}
         {{ exceptions.raise_compiler_error(

@@ -52,10 +52,14 @@ def model(dbt, session):
         "min_stability": float(dbt.config.get("gate_min_stability")),
         "min_segment_share": float(dbt.config.get("gate_min_segment_share")),
     }
+    new_customer_days = int(dbt.config.get("new_customer_days"))
     # A rerun on the rows the newest segmenter was trained on (e.g. after an
     # interrupted build) would append it again, matched to itself: append nothing.
     fingerprint = training_fingerprint(
-        frames, settings={"gate": gate}, library_versions=library_versions(), code=segmentation
+        frames,
+        settings={"gate": gate, "new_customer_days": new_customer_days},
+        library_versions=library_versions(),
+        code=segmentation,
     )
     if already_trained(dbt, session, fingerprint):
         return no_new_rows(dbt, session)
@@ -68,7 +72,12 @@ def model(dbt, session):
         ).fetchall()
         previous_model_json = previous[0][0] if previous else None
 
-    result = train_segmenter(latest, previous_model_json=previous_model_json, gate=gate)
+    result = train_segmenter(
+        latest,
+        previous_model_json=previous_model_json,
+        gate=gate,
+        new_customer_days=new_customer_days,
+    )
     row = dict(result.registry_row)
 
     # The observed 30-day purchase rate of each segment, on the latest snapshot

@@ -19,6 +19,12 @@ from .selection import fit_predict
 SCHEMA_VERSION = 1
 MODEL_TYPE = "segment_and_predict.segmenter"
 
+# Customers who signed up less than ``new_customer_days`` before the snapshot
+# have too little history for their behaviour to place them: a rule in front of
+# the clustering gives them this segment (KMeans ids start at 1, so 0 is free).
+NEW_CUSTOMER_SEGMENT_ID = 0
+NEW_CUSTOMER_SEGMENT_NAME = "New customers"
+
 # Rows per block in nearest-centroid search: bounds memory to ~ block x k x d floats.
 _BLOCK_ROWS = 65_536
 
@@ -41,6 +47,28 @@ def nearest_centroid(X: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, 
         labels[start : start + len(block)] = idx
         dist[start : start + len(block)] = np.sqrt(d2[np.arange(len(block)), idx])
     return labels, dist
+
+
+def new_customer_mask(features: pd.DataFrame, new_customer_days: int | None) -> np.ndarray:
+    """(n,) bool: the rows whose ``tenure_days`` is below ``new_customer_days``.
+
+    All False when the rule is off (None) or the features have no tenure.
+    """
+    if new_customer_days is None or "tenure_days" not in features.columns:
+        return np.zeros(len(features), dtype=bool)
+    tenure = pd.to_numeric(features["tenure_days"], errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan
+    )
+    return tenure < new_customer_days
+
+
+def new_customer_description(days: int, profile: dict) -> str:
+    """The plain sentence for the new-customer segment."""
+    return (
+        f"{NEW_CUSTOMER_SEGMENT_NAME}: signed up in the last {days} days "
+        f"({profile.get('share', 0.0):.0%} of customers), too new to judge by their history; "
+        "they get onboarding, never win-back or reactivation."
+    )
 
 
 def sample_indices(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray:
@@ -85,6 +113,10 @@ class Segmenter:
     max_fit_rows : int or None, default=50_000
         KMeans is fitted on a random sample of this many customers; every
         customer is then assigned to the nearest centroid.
+    new_customer_days : int or None, default=None
+        Customers with ``tenure_days`` below this are not clustered: they form
+        the segment ``NEW_CUSTOMER_SEGMENT_ID`` ("New customers"), at fit and
+        at assignment. None = no such rule.
 
     Attributes
     ----------
@@ -93,6 +125,7 @@ class Segmenter:
         ``segments_[i]``.
     segments_ : list of dict (segment_id, name, description, size, share,
         feature_means, dimensions, categorical), in centroid order.
+    new_customer_segment_ : dict (the same keys) or None, the rule's segment.
     base_profile_ : dict, the same description for all customers.
     labels_ : ndarray (n_rows,) centroid index of each training row.
     metadata_ : dict of extra JSON-serialisable facts stored with the model
@@ -109,26 +142,32 @@ class Segmenter:
         random_state: int = 42,
         n_init: int = 10,
         max_fit_rows: int | None = 50_000,
+        new_customer_days: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.preprocessor = preprocessor
         self.random_state = random_state
         self.n_init = n_init
         self.max_fit_rows = max_fit_rows
+        self.new_customer_days = new_customer_days
 
     # ------------------------------------------------------------------ fit
     def fit(self, features: pd.DataFrame, y=None, *, X: np.ndarray | None = None) -> Segmenter:
         """Fit on one snapshot of customer_features (customers x columns).
 
-        ``X`` may pass the already scaled matrix (from a fitted
-        ``preprocessor``) to avoid transforming twice.
+        New customers (``new_customer_days``) are left out of the clustering
+        and described as their own segment. ``X`` may pass the already scaled
+        matrix of the other rows (from a fitted ``preprocessor``) to avoid
+        transforming twice.
         """
+        is_new = new_customer_mask(features, self.new_customer_days)
+        established = features.loc[~is_new] if is_new.any() else features
         pre = self.preprocessor or SegmentPreprocessor()
         if not hasattr(pre, "columns_"):
-            pre = pre.fit(features)
+            pre = pre.fit(established)
         self.preprocessor_ = pre
         if X is None:
-            X = pre.transform(features)
+            X = pre.transform(established)
         fit_idx = sample_indices(len(X), self.max_fit_rows, self.random_state)
         check_enough_rows(X[fit_idx], self.n_clusters)
         model, _ = fit_predict(
@@ -143,12 +182,27 @@ class Segmenter:
         remap[order] = np.arange(len(order))
         self.centroids_ = centers[order]
         self.labels_ = remap[labels]
-        profiles, self.base_profile_ = compute_profiles(features, self.labels_, self.n_clusters)
+        # Profiles and shares over every customer; new ones, if the rule is on, as label k.
+        all_labels = np.full(len(features), self.n_clusters, dtype=np.int64)
+        all_labels[~is_new] = self.labels_
+        n_profiles = self.n_clusters + (self.new_customer_days is not None)
+        profiles, self.base_profile_ = compute_profiles(features, all_labels, n_profiles)
+        profiles, new_profile = profiles[: self.n_clusters], profiles[self.n_clusters :]
         named = name_segments(profiles, self.base_profile_)
         self.segments_ = [
             {"segment_id": i + 1, "name": n, "description": d, **p}
             for i, ((n, d), p) in enumerate(zip(named, profiles, strict=True))
         ]
+        self.new_customer_segment_ = (
+            None
+            if self.new_customer_days is None
+            else {
+                "segment_id": NEW_CUSTOMER_SEGMENT_ID,
+                "name": NEW_CUSTOMER_SEGMENT_NAME,
+                "description": new_customer_description(self.new_customer_days, new_profile[0]),
+                **new_profile[0],
+            }
+        )
         self.metadata_ = {}
         return self
 
@@ -167,10 +221,31 @@ class Segmenter:
         self._check_fitted()
         return nearest_centroid(self.preprocessor_.transform(features), self.centroids_)
 
+    @property
+    def all_segments_(self) -> list[dict]:
+        """Every segment a customer can get: the clusters, then the new-customer rule's."""
+        extra = getattr(self, "new_customer_segment_", None)
+        return [*self.segments_, *([extra] if extra else [])]
+
+    def assign_with_rule(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(segment_id (n,) int64, segment name (n,) object, distance (n,)) per customer.
+
+        New customers get ``NEW_CUSTOMER_SEGMENT_ID`` and a NaN distance (no
+        centroid describes them); everyone else the nearest centroid's segment.
+        """
+        idx, dist = self.assign(features)
+        ids = self.segment_ids_[idx]
+        names = np.array([s["name"] for s in self.segments_], dtype=object)[idx]
+        is_new = new_customer_mask(features, self.new_customer_days)
+        if is_new.any():
+            ids[is_new] = NEW_CUSTOMER_SEGMENT_ID
+            names[is_new] = NEW_CUSTOMER_SEGMENT_NAME
+            dist = np.where(is_new, np.nan, dist)
+        return ids, names, dist
+
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """segment_id (n,) int64 per customer."""
-        idx, _ = self.assign(features)
-        return self.segment_ids_[idx]
+        return self.assign_with_rule(features)[0]
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict:
@@ -185,11 +260,13 @@ class Segmenter:
                 "random_state": self.random_state,
                 "n_init": self.n_init,
                 "max_fit_rows": self.max_fit_rows,
+                "new_customer_days": self.new_customer_days,
             },
             "preprocessing": self.preprocessor_.to_dict(),
             "feature_names": list(self.preprocessor_.feature_names_out_),
             "centroids": self.centroids_.tolist(),
             "segments": self.segments_,
+            "new_customer_segment": getattr(self, "new_customer_segment_", None),
             "base_profile": self.base_profile_,
             **self.metadata_,
         }
@@ -210,14 +287,17 @@ class Segmenter:
             random_state=params["random_state"],
             n_init=params["n_init"],
             max_fit_rows=params["max_fit_rows"],
+            # models stored before the new-customer rule have none
+            new_customer_days=params.get("new_customer_days"),
         )
         obj.preprocessor_ = SegmentPreprocessor.from_dict(d["preprocessing"])
         obj.centroids_ = np.asarray(d["centroids"], dtype=np.float64)
         obj.segments_ = d["segments"]
+        obj.new_customer_segment_ = d.get("new_customer_segment")
         obj.base_profile_ = d["base_profile"]
         known = {
             "schema_version", "model_type", "algorithm", "k", "params", "preprocessing",
-            "feature_names", "centroids", "segments", "base_profile",
+            "feature_names", "centroids", "segments", "new_customer_segment", "base_profile",
         }  # fmt: skip
         obj.metadata_ = {k: v for k, v in d.items() if k not in known}
         return obj

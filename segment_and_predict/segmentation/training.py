@@ -14,7 +14,13 @@ import pandas as pd
 from .matching import DEFAULT_MAX_DISTANCE, SegmentMatch, match_segments
 from .naming import name_segments
 from .preprocessing import SegmentPreprocessor
-from .segmenter import Segmenter, check_enough_rows, minimum_rows, sample_indices
+from .segmenter import (
+    Segmenter,
+    check_enough_rows,
+    minimum_rows,
+    new_customer_mask,
+    sample_indices,
+)
 from .selection import DEFAULT_GATE, choose_k, compare_algorithms, evaluate_k
 
 OTHER_ALGORITHMS = ("gaussian_mixture", "bisecting_kmeans")
@@ -144,6 +150,7 @@ def train_segmenter(
     preprocessor: SegmentPreprocessor | None = None,
     trained_at: datetime | None = None,
     n_threads: int | None = 1,
+    new_customer_days: int | None = None,
 ) -> SegmenterTrainingResult:
     """Train the customer segmenter on one snapshot of customer_features.
 
@@ -162,6 +169,8 @@ def train_segmenter(
         for the silhouette (quadratic cost) and for the bootstrap refits.
     bootstrap_n_init : restarts per bootstrap refit (kept low: 10 refits per k).
     trained_at : timestamp to record (UTC now if None).
+    new_customer_days : customers with tenure_days below this are not
+        clustered; they form the "New customers" segment (id 0). None = off.
     n_threads : native (OpenMP/BLAS) threads for the fits; None = library
         default. One thread by default: on shared cores (dbt threads, other
         jobs) OpenMP's busy-waiting made KMeans ~10x slower than one thread.
@@ -185,6 +194,7 @@ def train_segmenter(
             max_match_distance=max_match_distance,
             preprocessor=preprocessor,
             trained_at=trained_at,
+            new_customer_days=new_customer_days,
         )
 
 
@@ -205,6 +215,7 @@ def _train(
     max_match_distance,
     preprocessor,
     trained_at,
+    new_customer_days,
 ) -> SegmenterTrainingResult:
     if not isinstance(features, pd.DataFrame) or len(features) == 0:
         raise ValueError("train_segmenter needs a non-empty customer_features DataFrame.")
@@ -215,10 +226,14 @@ def _train(
     as_of_date = _single_as_of_date(features)
     trained_at = (trained_at or datetime.now(UTC)).astimezone(UTC)
 
+    # k, scaling and the clusters are chosen on the customers the rule does not
+    # set apart (Segmenter.fit leaves out the same rows).
+    is_new = new_customer_mask(features, new_customer_days)
+    established = features.loc[~is_new] if is_new.any() else features
     pre = preprocessor or SegmentPreprocessor()
     if not hasattr(pre, "columns_"):
-        pre = pre.fit(features)
-    X = pre.transform(features)
+        pre = pre.fit(established)
+    X = pre.transform(established)
     if len(X) < minimum_rows(k_values[-1]):
         raise ValueError(
             f"Too few customers to try up to {k_values[-1]} segments: got {len(X)}, need at "
@@ -244,7 +259,12 @@ def _train(
     kmeans_row = next(r for r in k_rows if r["k"] == k)
 
     model = Segmenter(
-        k, preprocessor=pre, random_state=seed, n_init=n_init, max_fit_rows=max_fit_rows
+        k,
+        preprocessor=pre,
+        random_state=seed,
+        n_init=n_init,
+        max_fit_rows=max_fit_rows,
+        new_customer_days=new_customer_days,
     ).fit(features, X=X)
 
     comparison = compare_algorithms(
@@ -316,7 +336,7 @@ def _train(
             "share": s["share"],
             "feature_means": s["feature_means"],
         }
-        for s in model.segments_
+        for s in model.all_segments_
     ]
     row = {
         "segment_model_id": model_id,
@@ -361,8 +381,7 @@ def assign_segments(features: pd.DataFrame, model_json: str | Segmenter) -> pd.D
     model = model_json if isinstance(model_json, Segmenter) else Segmenter.from_json(model_json)
     if "customer_id" not in features.columns:
         raise ValueError("assign_segments needs a customer_id column.")
-    idx, dist = model.assign(features)
-    names = np.array([s["name"] for s in model.segments_], dtype=object)
+    segment_ids, names, dist = model.assign_with_rule(features)
     as_of = (
         features["as_of_date"]
         if "as_of_date" in features.columns
@@ -372,8 +391,8 @@ def assign_segments(features: pd.DataFrame, model_json: str | Segmenter) -> pd.D
         {
             "customer_id": features["customer_id"],
             "as_of_date": as_of,
-            "segment_id": model.segment_ids_[idx].astype(np.int64),
-            "segment_name": pd.array(names[idx], dtype="string"),
+            "segment_id": segment_ids.astype(np.int64),
+            "segment_name": pd.array(names, dtype="string"),
             "distance_to_centroid": dist,
             "segment_model_id": model.metadata_.get("segment_model_id"),
         },

@@ -67,7 +67,9 @@ def test_every_customer_is_scored_and_segmented_on_the_scoring_date(built_wareho
 
 def test_segment_profiles_name_every_segment_distinctly(built_warehouse):
     profiles = read_table(built_warehouse, "select * from segment_profiles")
-    assert 4 <= len(profiles) <= 8
+    # the clusters, and the new-customer rule's segment
+    assert 5 <= len(profiles) <= 9
+    assert "New customers" in set(profiles["segment_name"])
     assert profiles["segment_name"].is_unique
     assert not profiles["segment_name"].str.contains("cluster", case=False).any()
     assert profiles["segment_description"].str.len().gt(40).all()
@@ -224,3 +226,41 @@ def test_activation_list_covers_every_scored_customer_exactly_once(built_warehou
     assert check["scored"] == SMALL_CUSTOMERS
     assert check["listed"] == check["distinct_listed"] == check["scored"] == check["in_matrix"]
     assert check["missing"] == 0 and check["without_action"] == 0
+
+
+def test_customers_younger_than_the_new_customer_window_are_never_dormant_or_lapsing(
+    built_warehouse,
+):
+    """New sign-ups get the "New customers" segment and an onboarding action.
+
+    The default window (var segment_new_customer_days, 90) is longer than the
+    label window (30): nobody who has not had one whole label window to buy is
+    judged dormant or lapsing, or offered a reactivation or win-back.
+    """
+    rows = read_table(
+        built_warehouse,
+        """
+        select
+            customer_features.tenure_days,
+            customer_segments.segment_id,
+            customer_segments.segment_name,
+            campaign_target_customers.recommended_action
+        from customer_segments
+        inner join customer_features using (customer_id, as_of_date)
+        inner join campaign_target_customers using (customer_id, as_of_date)
+        """,
+    )
+    young = rows["tenure_days"] < 90
+    assert young.sum() > 50  # the small data has recent sign-ups to check
+    assert (rows.loc[young, "segment_name"] == "New customers").all()
+    assert (rows.loc[young, "segment_id"] == 0).all()
+    assert (rows.loc[~young, "segment_name"] != "New customers").all()
+    within_label_window = rows[rows["tenure_days"] < 30]
+    assert not within_label_window["segment_name"].str.contains("Dormant|Lapsing|Lapsed").any()
+    actions = within_label_window["recommended_action"].str.lower()
+    assert not actions.str.contains("reactivation|win-back").any()
+    assert set(rows.loc[young, "recommended_action"]) <= {
+        "Second-order welcome offer",
+        "Onboarding series with best sellers",
+        "Onboarding content and preference survey",
+    }

@@ -28,6 +28,7 @@ from segment_and_predict.segmentation import (
     train_segmenter,
 )
 from segment_and_predict.segmentation.naming import compute_profiles, name_segments
+from segment_and_predict.segmentation.segmenter import NEW_CUSTOMER_SEGMENT_ID
 
 CATEGORIES = ("electronics", "home", "fashion", "beauty", "sports", "grocery", "other")
 FIXED_TIME = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
@@ -365,3 +366,62 @@ def test_daily_assignment_does_not_import_the_training_libraries():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ----------------------------------------------------------- new customers
+def _with_new_customers(features: pd.DataFrame, n_new: int = 150) -> pd.DataFrame:
+    """features4 with ``n_new`` dormant-looking customers who signed up 5-80 days ago."""
+    out = features.copy()
+    rows = out.index[:n_new]
+    out.loc[rows, "tenure_days"] = np.linspace(5, 80, n_new).round()
+    return out
+
+
+def test_new_customers_form_their_own_segment_at_fit_and_assignment(features4):
+    features = _with_new_customers(features4)
+    is_new = features["tenure_days"].to_numpy() < 90
+    result = train_segmenter(features, k_values=range(3, 7), new_customer_days=90, **FAST)
+    out = assign_segments(features, result.registry_row["model_json"])
+    ids = out["segment_id"].to_numpy()
+    # exactly the young sign-ups, whatever their behaviour, and nobody else
+    np.testing.assert_array_equal(ids == NEW_CUSTOMER_SEGMENT_ID, is_new)
+    assert set(out.loc[is_new, "segment_name"]) == {"New customers"}
+    assert out.loc[is_new, "distance_to_centroid"].isna().all()
+    assert out.loc[~is_new, "distance_to_centroid"].notna().all()
+    assert (ids[~is_new] >= 1).all()
+    # the clusters are the planted groups of the other customers, unchanged
+    assert result.registry_row["k"] == 4 and result.registry_row["passed_quality_gate"]
+    segments = json.loads(result.registry_row["segments_json"])
+    new_segment = [s for s in segments if s["segment_id"] == NEW_CUSTOMER_SEGMENT_ID]
+    assert len(new_segment) == 1 and new_segment[0]["size"] == is_new.sum()
+    assert new_segment[0]["share"] == pytest.approx(is_new.mean())
+    assert "signed up in the last 90 days" in new_segment[0]["description"]
+    assert sum(s["size"] for s in segments) == len(features)
+    # the rule travels with the model: a reloaded model assigns the same
+    reloaded = Segmenter.from_json(result.model.to_json())
+    np.testing.assert_array_equal(reloaded.predict(features), ids)
+
+
+def test_without_the_rule_young_customers_are_clustered_like_everyone(features4):
+    features = _with_new_customers(features4)
+    result = train_segmenter(features, k_values=range(3, 7), **FAST)
+    out = assign_segments(features, result.registry_row["model_json"])
+    assert (out["segment_id"] != NEW_CUSTOMER_SEGMENT_ID).all()
+    assert NEW_CUSTOMER_SEGMENT_ID not in {
+        s["segment_id"] for s in json.loads(result.registry_row["segments_json"])
+    }
+
+
+def test_a_retrain_keeps_the_new_customer_segment_and_the_matched_ids(features4):
+    features = _with_new_customers(features4)
+    first = train_segmenter(features, k_values=range(3, 7), new_customer_days=90, **FAST)
+    again = train_segmenter(
+        features,
+        k_values=range(3, 7),
+        new_customer_days=90,
+        previous_model_json=first.registry_row["model_json"],
+        **FAST,
+    )
+    before = {(s["segment_id"], s["name"]) for s in json.loads(first.registry_row["segments_json"])}
+    after = {(s["segment_id"], s["name"]) for s in json.loads(again.registry_row["segments_json"])}
+    assert before == after and (NEW_CUSTOMER_SEGMENT_ID, "New customers") in after
