@@ -33,10 +33,16 @@ N_REASONS = 3
 def feature_importance(
     model: PropensityModel, X_sample: pd.DataFrame, contributions: np.ndarray | None = None
 ) -> list[dict]:
-    """Gain and mean |SHAP| per used feature, most important (by gain) first.
+    """Mean |SHAP|, direction and gain per used feature, most important first.
 
-    ``X_sample`` is a sample of (encoded or raw) rows, e.g. test rows. One dict per
-    feature: rank, feature, gain, gain_share (0-1), splits, mean_abs_shap (log-odds).
+    Ranked by mean |SHAP| (ties by gain), the same measure as each customer's
+    top reasons and the report's drivers chart, so the table and the report
+    agree. ``X_sample`` is a sample of raw (not encoded) rows, e.g. test rows.
+    One dict per feature: rank, feature, gain, gain_share (0-1), splits,
+    mean_abs_shap (log-odds), and value_shap_correlation: the rank correlation
+    of a numeric feature's value with its SHAP contribution (near +1: higher
+    values raise the score; near -1: they lower it; None for categories and
+    features with too few values).
     """
     if contributions is None:
         contributions = model.contributions(X_sample)
@@ -44,6 +50,7 @@ def feature_importance(
     gain = model.feature_gain()
     splits = model.feature_splits()
     total_gain = sum(gain.values())
+    categorical = set(model.encoder_.categorical_levels_)
     rows = [
         {
             "feature": name,
@@ -51,13 +58,29 @@ def feature_importance(
             "gain_share": gain[name] / total_gain if total_gain else 0.0,
             "splits": splits[name],
             "mean_abs_shap": float(mean_abs[j]),
+            "value_shap_correlation": None
+            if name in categorical or name not in X_sample.columns
+            else _rank_correlation(X_sample[name], contributions[:, j]),
         }
         for j, name in enumerate(model.features_)
     ]
-    rows.sort(key=lambda r: (-r["gain"], -r["mean_abs_shap"], r["feature"]))
+    rows.sort(key=lambda r: (-r["mean_abs_shap"], -r["gain"], r["feature"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return rows
+
+
+def _rank_correlation(values: pd.Series, contributions: np.ndarray) -> float | None:
+    """Spearman correlation of a feature's values with its SHAP values (None if undefined)."""
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    keep = np.isfinite(x)
+    if keep.sum() < 10:
+        return None
+    x_rank = pd.Series(x[keep]).rank().to_numpy()
+    s_rank = pd.Series(contributions[keep]).rank().to_numpy()
+    if x_rank.std() == 0 or s_rank.std() == 0:
+        return None
+    return float(np.corrcoef(x_rank, s_rank)[0, 1])
 
 
 def _path_table(tree: dict) -> tuple[dict[int, dict[int, float]], float]:

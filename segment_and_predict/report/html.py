@@ -480,10 +480,21 @@ def _drivers(data: ReportData, page: Page) -> str:
     if names:
         listed = ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1]
         text.append(f"The customer facts that move the score the most are {listed}.")
+    if "value_shap_correlation" in fi.columns:
+        directions = [
+            f"more <b>{escape(charts.readable_feature(r.feature_name))}</b> "
+            + ("raises" if r.value_shap_correlation > 0 else "lowers")
+            + " the chance"
+            for r in fi.head(6).itertuples()
+            if pd.notna(r.value_shap_correlation) and abs(r.value_shap_correlation) >= 0.5
+        ]
+        if directions:
+            text.append("Direction, on the test customers: " + "; ".join(directions) + ".")
     text.append(
         "A longer bar means the fact changes an individual customer's score more, on "
-        "average. It shows influence, not direction: each customer's own top three reasons "
-        "(raising or lowering the score) are stored with their score in "
+        "average; the table <code>propensity_feature_importance</code> ranks the features "
+        "in the same order and gives each numeric one's direction. Each customer's own top "
+        "three reasons (raising or lowering the score) are stored with their score in "
         "<code>propensity_scores</code>."
     )
     return _section("drivers", title, _chart(fig, text))

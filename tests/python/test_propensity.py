@@ -239,8 +239,16 @@ def test_evaluation_tables(trained):
 
     importance = json.loads(row["feature_importance_json"])
     assert {r["feature"] for r in importance} == set(json.loads(row["features_json"]))
-    assert importance[0]["rank"] == 1 and importance[0]["gain"] >= importance[-1]["gain"]
+    # one driver ranking: by mean |SHAP|, the report's and the reasons' measure
+    assert [r["rank"] for r in importance] == list(range(1, len(importance) + 1))
+    shap_order = [r["mean_abs_shap"] for r in importance]
+    assert shap_order == sorted(shap_order, reverse=True)
     assert all(r["mean_abs_shap"] >= 0 for r in importance)
+    # direction: the label rises with email opens and falls with days since the last order
+    by_name = {r["feature"]: r for r in importance}
+    assert by_name["email_open_rate_90d"]["value_shap_correlation"] > 0.5
+    assert by_name["days_since_last_order"]["value_shap_correlation"] < -0.5
+    assert by_name["region"]["value_shap_correlation"] is None  # a category has no direction
 
     curves = pd.DataFrame(json.loads(row["curves_json"]))
     counts = curves.groupby(["model", "curve"]).size()

@@ -1,5 +1,6 @@
--- What drives each propensity model: total split gain and mean absolute SHAP
--- contribution (log-odds) per feature, ranked.
+-- What drives each propensity model: mean absolute SHAP contribution (log-odds)
+-- per feature, its direction, and total split gain; ranked by mean |SHAP|, as
+-- the report and the customers' top reasons are.
 with
 
 propensity_models as (
@@ -18,7 +19,8 @@ final as (
         cast(item ->> 'gain' as double) as total_gain,
         cast(item ->> 'gain_share' as double) as gain_share,
         cast(item ->> 'splits' as bigint) as splits,
-        cast(item ->> 'mean_abs_shap' as double) as mean_abs_shap
+        cast(item ->> 'mean_abs_shap' as double) as mean_abs_shap,
+        cast(item ->> 'value_shap_correlation' as double) as value_shap_correlation
     from items
 )
 
