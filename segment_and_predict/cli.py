@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -136,13 +137,14 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 2
     job = full_build if args.command == "build" else daily_build
+    started = time.time()
     try:
         returncode = job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
     except JobError as exc:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 1
     if returncode != 0:
-        for sentence in explain_failed_tests(warehouse):
+        for sentence in explain_failed_tests(warehouse, since=started):
             print(f"segment-and-predict {args.command}: {sentence}", file=sys.stderr)
     return returncode
 

@@ -36,11 +36,21 @@ def _literal(value: object) -> str:
     return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
 
 
-def explain_failed_tests(warehouse: Warehouse) -> list[str]:
-    """One sentence per failed accepted_values test of the last dbt run on this project."""
+def explain_failed_tests(warehouse: Warehouse, since: float | None = None) -> list[str]:
+    """One sentence per failed accepted_values test of the last dbt run on this project.
+
+    ``since`` (a time.time() value): ignore run results written before it, so a
+    run that stopped before writing its own never reports an older run's failures.
+    """
     import duckdb
 
     target = warehouse.project_dir / "target"
+    try:
+        written = (target / "run_results.json").stat().st_mtime
+    except OSError:
+        return []
+    if since is not None and written < since:
+        return []
     results = _load(target / "run_results.json").get("results", [])
     manifest = _load(target / "manifest.json")
     failed = [
