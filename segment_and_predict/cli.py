@@ -136,6 +136,9 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
     except PreflightError as exc:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except JobError as exc:  # the warehouse is busy
+        print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     job = full_build if args.command == "build" else daily_build
     started = time.time()
     try:

@@ -22,6 +22,9 @@ from .raw_checks import raw_table_problem
 from .raw_files import raw_table_files
 
 CONTRACT_DOC = "docs/raw_data_contract.md"
+# Every DuckDB database file has these bytes at offset 8 (its storage header).
+DUCKDB_MAGIC = b"DUCK"
+DUCKDB_MAGIC_START, DUCKDB_MAGIC_END = 8, 12
 # Tables the daily job reads its stored models from.
 MODEL_REGISTRIES = ("segment_models", "propensity_models")
 
@@ -58,11 +61,10 @@ def warehouse_file_problem(path: Path, *, writing: bool) -> str | None:
     """Why the warehouse file at ``path`` cannot be used, or None.
 
     A missing file is fine for a build (dbt creates it), not for a reader.
-    A file another process holds is not a problem here: the job lock reports
-    it with the holder's name.
+    The file is not opened as a database here: a DuckDB connection, even a
+    read-only one, would lock out a job that starts at that moment. A file
+    another process holds is reported by the job lock, with the holder's name.
     """
-    import duckdb
-
     if path.is_dir():
         return (
             f"The warehouse path {path} is a folder, not a DuckDB file. Give the path of a "
@@ -87,12 +89,12 @@ def warehouse_file_problem(path: Path, *, writing: bool) -> str | None:
             f"it. Make it writable (chmod u+w) or build into another --warehouse."
         )
     try:
-        duckdb.connect(str(path), read_only=True).close()
-    except duckdb.Error as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            return None
-        return warehouse_error_sentence(path, text)
+        with open(path, "rb") as handle:
+            header = handle.read(DUCKDB_MAGIC_END)
+    except OSError as exc:
+        return warehouse_error_sentence(path, f"{exc.strerror}")
+    if header[DUCKDB_MAGIC_START:DUCKDB_MAGIC_END] != DUCKDB_MAGIC:
+        return warehouse_error_sentence(path, "not a valid DuckDB database file")
     return None
 
 
@@ -115,7 +117,11 @@ def warehouse_error_sentence(path: Path, duckdb_message: str) -> str:
 
 
 def missing_models_problem(path: Path) -> str | None:
-    """For the daily job: a sentence when the warehouse holds no trained models yet."""
+    """For the daily job: a sentence when the warehouse holds no trained models yet.
+
+    Opens the warehouse read-only: call it while holding the job lock
+    (jobs.exclusive_warehouse), so no job of ours is starting meanwhile.
+    """
     import duckdb
 
     if not path.exists():
@@ -150,7 +156,13 @@ def check_job(
     warehouse_path: Path,
     dbt_vars: Mapping[str, object],
 ) -> None:
-    """Raise PreflightError naming every problem found before a build or daily job."""
+    """Raise PreflightError naming every problem found before a build or daily job.
+
+    For the daily job, also checks (under the job lock) that the warehouse
+    holds trained models; a busy warehouse raises jobs.WarehouseBusyError.
+    """
+    from .jobs import Warehouse, exclusive_warehouse
+
     problems = []
     unknown = unknown_vars_problem(dbt_vars, project_dir)
     if unknown:
@@ -159,7 +171,11 @@ def check_job(
     if file_problem:
         problems.append(file_problem)
     elif command == "daily":
-        models = missing_models_problem(warehouse_path)
+        if warehouse_path.exists():
+            with exclusive_warehouse(Warehouse(project_dir, raw_data_path, warehouse_path)):
+                models = missing_models_problem(warehouse_path)
+        else:
+            models = missing_models_problem(warehouse_path)
         if models:
             problems.append(models)
     raw_problems = raw_export_problems(raw_data_path)
