@@ -4,9 +4,12 @@
   - a var that reaches SQL is malformed (as_of_date, raw_load_date, the
     data-quality limit);
   - the raw folder or a required table is missing;
-  - a present raw file is not readable Parquet, lacks a contract column, has a
-    column of the wrong type, or (required table) holds no rows: checked by
-    raw_table_problem (segment_and_predict/raw_checks.py via the dbt plugin).
+  - a table's files do not follow one layout (one file, or one folder of
+    parts; stray copies such as orders_2.parquet), a present raw file (every
+    part) is not readable Parquet, lacks a contract column, has a column of
+    the wrong type, parts differ in schema, or (required table) it holds no
+    rows: checked by raw_table_problem (segment_and_predict/raw_checks.py via
+    the dbt plugin) on the files raw_table_files lists, the ones the build reads.
   The catalogue of bad inputs and what happens to each: docs/bad_inputs.md.
 #}
 {% macro check_raw_export() %}
@@ -17,11 +20,14 @@
     {%- do raw_load_date_literal() -%}
     {%- do max_quarantined_share() -%}
     {%- set folder = validated_raw_data_path() -%}
-    {%- set found = run_query("select count(*) from glob('" ~ folder ~ "/*.parquet')") -%}
-    {%- if found.columns[0].values()[0] == 0 -%}
+    {%- set found = namespace(any=false) -%}
+    {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
+        {%- set found.any = found.any or raw_table_exists(node.name) -%}
+    {%- endfor -%}
+    {%- if not found.any -%}
         {{ exceptions.raise_compiler_error(
             "No raw data: the folder '" ~ folder ~ "' (var raw_data_path) does not exist or holds "
-            ~ "no .parquet files. Generate the default data with `segment-and-predict generate "
+            ~ "none of the contract's tables. Generate the default data with `segment-and-predict generate "
             ~ "--out " ~ folder ~ "`, or set raw_data_path to your export "
             ~ "(docs/raw_data_contract.md)."
         ) }}
@@ -30,7 +36,7 @@
     {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
         {%- if raw_table_exists(node.name) -%}
             {%- set checked = run_query(
-                "select raw_table_problem('" ~ node.name ~ "', '" ~ raw_table_path(node.name) ~ "')"
+                "select raw_table_problem('" ~ node.name ~ "', '" ~ folder ~ "')"
             ) -%}
             {%- set problem = checked.columns[0].values()[0] -%}
             {%- if problem -%}

@@ -5,12 +5,16 @@
   instead of a failure (or worse, altered SQL) halfway through. The same
   macros guard each place the var is used; this only makes the error early.
   raw_data_path is checked by check_raw_export, the int vars of the snapshot
-  models where they are used (each with its own upper bound).
+  models where they are used (each with its own upper bound). A var given on
+  the command line that dbt_project.yml does not list (a typo such as
+  propensity_gate_min_roc_aux) is refused with the closest known name
+  (segment_and_predict/project.py through the plugin).
 #}
 {% macro validate_vars() %}
     {%- if not execute or flags.WHICH not in ('build', 'run', 'test') -%}
         {{ return('') }}
     {%- endif -%}
+    {%- do refuse_unknown_vars() -%}
     {%- do scoring_as_of_date_literal() -%}
     {%- for name in [
         'propensity_gate_min_roc_auc', 'propensity_gate_min_pr_auc', 'propensity_gate_min_f1',
@@ -55,4 +59,27 @@
         ) }}
     {%- endif -%}
     {{ return(value | float) }}
+{% endmacro %}
+
+
+{#
+  dbt ignores a var nobody reads, so a misspelt gate would run with the
+  default. The known names are dbt_project.yml's vars: (read there, in Python,
+  not restated here).
+#}
+{% macro refuse_unknown_vars() %}
+    {%- set given = invocation_args_dict.get('vars') or {} -%}
+    {%- if given is string -%}
+        {%- set given_text = given -%}
+    {%- else -%}
+        {%- set given_text = tojson(given) -%}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select unknown_vars_problem('" ~ given_text | replace("'", "''") ~ "', '"
+        ~ (invocation_args_dict.get('project_dir') or '') | replace("'", "''") ~ "')"
+    ) -%}
+    {%- set problem = result.columns[0].values()[0] -%}
+    {%- if problem -%}
+        {{ exceptions.raise_compiler_error(problem) }}
+    {%- endif -%}
 {% endmacro %}

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from . import __version__
 
@@ -92,22 +94,62 @@ def _add_generate(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_generate)
 
 
+def _user_path(value: str | None) -> Path | None:
+    """A path the user typed: relative to the folder they typed it in (as cron runs it)."""
+    return None if value is None else Path(value).expanduser().resolve()
+
+
 def _run_dbt_job(args: argparse.Namespace) -> int:
-    from .jobs import JobError, Warehouse, daily_build, full_build, job_vars, parse_dbt_vars
+    from .failures import explain_failed_tests
+    from .jobs import (
+        DEFAULT_RAW_DATA_PATH,
+        JobError,
+        Warehouse,
+        daily_build,
+        full_build,
+        job_vars,
+        parse_dbt_vars,
+    )
+    from .preflight import PreflightError, check_job
+    from .project import ProjectNotFoundError, find_project_dir
 
     try:
+        project_dir = find_project_dir(args.project_dir)
         dbt_vars = parse_dbt_vars(args.vars)
         job_vars(args.as_of_date, dbt_vars)
-    except ValueError as exc:
+    except (ValueError, ProjectNotFoundError) as exc:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    warehouse = Warehouse.from_paths(args.project_dir, args.raw_data_path, args.warehouse)
-    job = full_build if args.command == "build" else daily_build
+    warehouse = Warehouse.from_paths(
+        project_dir,
+        _user_path(args.raw_data_path) or DEFAULT_RAW_DATA_PATH,
+        _user_path(args.warehouse),
+    )
     try:
-        return job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
+        check_job(
+            args.command,
+            warehouse.project_dir,
+            warehouse.raw_data_path,
+            warehouse.warehouse_path,
+            dbt_vars,
+        )
+    except PreflightError as exc:
+        print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except JobError as exc:  # the warehouse is busy
+        print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    job = full_build if args.command == "build" else daily_build
+    started = time.time()
+    try:
+        returncode = job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
     except JobError as exc:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    if returncode != 0:
+        for sentence in explain_failed_tests(warehouse, since=started):
+            print(f"segment-and-predict {args.command}: {sentence}", file=sys.stderr)
+    return returncode
 
 
 def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
@@ -116,8 +158,9 @@ def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: s
     p = subparsers.add_parser(name, help=help_text, description=help_text)
     p.add_argument(
         "--raw-data-path",
-        default=DEFAULT_RAW_DATA_PATH,
-        help="folder of the raw Parquet export (default: %(default)s)",
+        default=None,
+        help=f"folder of the raw Parquet export, relative to the current folder "
+        f"(default: {DEFAULT_RAW_DATA_PATH} in the project)",
     )
     p.add_argument(
         "--warehouse",
@@ -136,7 +179,12 @@ def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: s
         help="more dbt vars as a YAML mapping, e.g. the quality gates of your business: "
         "'{propensity_gate_min_pr_auc: 0.3}' (defaults in dbt_project.yml)",
     )
-    p.add_argument("--project-dir", default=".", help="the dbt project folder (default: .)")
+    p.add_argument(
+        "--project-dir",
+        default=None,
+        help="the dbt project folder (default: the current folder if it is the project, "
+        "else the folder the package was installed from)",
+    )
     p.set_defaults(func=_run_dbt_job)
 
 
@@ -156,15 +204,43 @@ def _add_daily(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
+def _default_report_warehouse(fallback: Callable[[], Path]) -> Path:
+    """The warehouse the build commands write by default, found from any folder."""
+    from .jobs import Warehouse
+    from .project import ProjectNotFoundError, find_project_dir
+
+    try:
+        return Warehouse.from_paths(find_project_dir()).warehouse_path
+    except ProjectNotFoundError:
+        return fallback()
+
+
 def _run_report(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from .preflight import warehouse_error_sentence, warehouse_file_problem
     from .report import default_warehouse_path, write_report
 
-    warehouse = args.warehouse or default_warehouse_path()
+    warehouse = _user_path(args.warehouse) or _default_report_warehouse(default_warehouse_path)
+    problem = warehouse_file_problem(Path(warehouse), writing=False)
+    if problem:
+        print(f"segment-and-predict report: error: {problem}", file=sys.stderr)
+        return 2
     try:
         out = write_report(warehouse, args.out)
     except FileNotFoundError as exc:
         print(f"segment-and-predict report: error: {exc}", file=sys.stderr)
         return 2
+    except duckdb.Error as exc:
+        if "lock" in str(exc).lower():
+            message = (
+                f"The warehouse {warehouse} is in use by a running build or daily job (DuckDB "
+                "lets no reader in while it writes). Run the report when the job has finished."
+            )
+        else:
+            message = warehouse_error_sentence(Path(warehouse), str(exc))
+        print(f"segment-and-predict report: error: {message}", file=sys.stderr)
+        return 1
     print(out)
     return 0
 

@@ -123,11 +123,18 @@ def check_warehouse_is_free(warehouse: Warehouse) -> None:
 
     if not warehouse.warehouse_path.exists():
         return
+    if warehouse.warehouse_path.is_dir():
+        raise JobError(
+            f"The warehouse path {warehouse.warehouse_path} is a folder, not a DuckDB file. "
+            "Give the path of a file (--warehouse or SAP_DUCKDB_PATH)."
+        )
     try:
         duckdb.connect(str(warehouse.warehouse_path)).close()
     except duckdb.Error as exc:
         if "Could not set lock" not in str(exc):
-            return  # another problem with the file: dbt reports it in its own words
+            from .preflight import warehouse_error_sentence
+
+            raise JobError(warehouse_error_sentence(warehouse.warehouse_path, str(exc))) from None
         pid = re.search(r"\(PID (\d+)\)", str(exc))
         raise _busy(
             warehouse, _describe_process(int(pid.group(1))) if pid else "see DuckDB: " + str(exc)

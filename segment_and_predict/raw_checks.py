@@ -1,4 +1,4 @@
-"""Structural checks of one raw Parquet file against the raw-data contract.
+"""Structural checks of a raw table's Parquet file(s) against the raw-data contract.
 
 The build's first step (the dbt on-run-start hook ``check_raw_export``) calls
 :func:`raw_table_problem` for every raw table that is present, through the
@@ -17,12 +17,13 @@ belongs, a timestamp with a time zone where local time is promised).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from segment_and_predict.contract import TABLES_BY_NAME
+from segment_and_predict.raw_files import raw_table_files
 
 CONTRACT_DOC = "docs/raw_data_contract.md"
 
@@ -68,28 +69,25 @@ def _type_problem(contract_type: str, found: pa.DataType) -> str | None:
     return f"rule 'column type': found {found}, the contract requires {contract_type} ({accepted})"
 
 
-def raw_table_problems(table_name: str, path: str) -> list[str]:
-    """Every structural problem of the raw file ``path`` holding contract table ``table_name``.
-
-    Returns an empty list when the file is a readable Parquet file with every
-    contract column in an accepted type (and, for a required table, rows).
-    Extra columns are allowed and ignored.
-    """
-    table = TABLES_BY_NAME.get(table_name)
-    if table is None:
-        return [f"Raw table '{table_name}' is not part of the contract ({CONTRACT_DOC})."]
+def _file_problems(table, path: str) -> tuple[list[str], pa.Schema | None, int]:
+    """Problems of one Parquet file of ``table``, its schema and row count."""
+    table_name = table.name
     try:
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
         num_rows = parquet.metadata.num_rows
     except FileNotFoundError:
-        return [f"Raw table '{table_name}': the file {path} was not found."]
+        return [f"Raw table '{table_name}': the file {path} was not found."], None, 0
     except Exception as exc:  # noqa: BLE001 - any reader failure means "not readable"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [
-            f"Raw table '{table_name}': rule 'readable Parquet': {path} is not a readable "
-            f"Parquet file ({reason}). Export it again ({CONTRACT_DOC})."
-        ]
+        return (
+            [
+                f"Raw table '{table_name}': rule 'readable Parquet': {path} is not a readable "
+                f"Parquet file ({reason}). Export it again ({CONTRACT_DOC})."
+            ],
+            None,
+            0,
+        )
     problems = []
     found = {field.name: field.type for field in schema}
     for column in table.columns:
@@ -105,15 +103,63 @@ def raw_table_problems(table_name: str, path: str) -> list[str]:
             problems.append(
                 f"Raw table '{table_name}', column '{column.name}': {problem} ({CONTRACT_DOC})."
             )
+    return problems, schema, num_rows
+
+
+def _schema_words(schema: pa.Schema) -> str:
+    return ", ".join(f"{f.name} {f.type}" for f in schema)
+
+
+def raw_table_problems(table_name: str, path: str | Sequence[str]) -> list[str]:
+    """Every structural problem of the raw file(s) ``path`` holding contract table ``table_name``.
+
+    ``path`` is one file or the part files of the table (as listed by
+    :func:`segment_and_predict.raw_files.raw_table_files`); every part is
+    checked. Returns an empty list when each file is readable Parquet with
+    every contract column in an accepted type, all parts have the same columns
+    and types, and (required table) they hold rows. Extra columns are allowed
+    and ignored.
+    """
+    table = TABLES_BY_NAME.get(table_name)
+    if table is None:
+        return [f"Raw table '{table_name}' is not part of the contract ({CONTRACT_DOC})."]
+    paths = [path] if isinstance(path, str) else list(path)
+    problems: list[str] = []
+    first: tuple[str, pa.Schema] | None = None
+    num_rows = 0
+    for part in paths:
+        part_problems, schema, rows = _file_problems(table, part)
+        problems.extend(part_problems)
+        num_rows += rows
+        if schema is None or part_problems:
+            continue
+        if first is None:
+            first = (part, schema)
+        elif not schema.remove_metadata().equals(first[1].remove_metadata()):
+            problems.append(
+                f"Raw table '{table_name}': rule 'parts share one schema': the part {part} has "
+                f"the columns ({_schema_words(schema)}) but {first[0]} has "
+                f"({_schema_words(first[1])}); export every part with the same columns and "
+                f"types ({CONTRACT_DOC})."
+            )
     if table.required and num_rows == 0 and not problems:
+        where = paths[0] if len(paths) == 1 else f"its {len(paths)} part files"
         problems.append(
-            f"Raw table '{table_name}': rule 'required table has rows': {path} holds no rows, "
+            f"Raw table '{table_name}': rule 'required table has rows': {where} holds no rows, "
             f"and the table is required ({CONTRACT_DOC})."
         )
     return problems
 
 
-def raw_table_problem(table_name: str, path: str) -> str | None:
-    """The problems of :func:`raw_table_problems` as one text (one per line), or None."""
-    problems = raw_table_problems(table_name, path)
+def raw_table_problem(table_name: str, raw_data_path: str) -> str | None:
+    """The problems of table ``table_name`` in the raw folder as one text (one per line), or None.
+
+    The files are the ones :func:`raw_table_files` lists, which are the ones
+    the build reads; an absent table is not a problem here (the caller knows
+    whether the table is required).
+    """
+    located = raw_table_files(raw_data_path, table_name)
+    if located.problem:
+        return located.problem
+    problems = raw_table_problems(table_name, located.files) if located.files else []
     return "\n".join(problems) if problems else None
