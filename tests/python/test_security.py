@@ -161,6 +161,7 @@ def test_no_sql_inlines_a_var_unchecked():
                 "model_threads",
                 "reason_method",
                 "max_training_rows",
+                "new_customer_days",
             }
             escaped = key == "external_location" and """replace(\\"'\\", \\"''\\")""" in line
             if not (config_key or escaped):
