@@ -68,6 +68,45 @@ def _type_problem(contract_type: str, found: pa.DataType) -> str | None:
     return f"rule 'column type': found {found}, the contract requires {contract_type} ({accepted})"
 
 
+# A column the contract marks "nullable: no" may hold a few nulls (keys and event
+# times are quarantined row by row; a null discount reads as 0), but when more
+# than this share of a table's rows are null in it, the export lost the column
+# (a failed join, a renamed field upstream), and a feature built on it would be
+# 0 or null for nearly everyone: the build is rejected.
+MAX_NULL_SHARE = 0.5
+
+
+def _null_count(parquet: pq.ParquetFile, column: str) -> int:
+    """Nulls in one top-level column: from the row-group statistics when every
+    group has them (no data read), else by reading that column alone."""
+    metadata = parquet.metadata
+    counts = []
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        chunks = [
+            row_group.column(i)
+            for i in range(row_group.num_columns)
+            if row_group.column(i).path_in_schema == column
+        ]
+        statistics = chunks[0].statistics if chunks else None
+        if statistics is None or not statistics.has_null_count:
+            return int(parquet.read(columns=[column]).column(0).null_count)
+        counts.append(statistics.null_count)
+    return int(sum(counts))
+
+
+def _case_problem(column: str, found: dict) -> str | None:
+    """The sentence for a contract column present only in another letter case."""
+    variants = [name for name in found if name.lower() == column and name != column]
+    if not variants:
+        return None
+    return (
+        f"rule 'column names in lower case': found {', '.join(repr(v) for v in variants)}; "
+        f"column names are matched exactly, as the contract writes them, so rename it to "
+        f"'{column}'"
+    )
+
+
 def raw_table_problems(table_name: str, path: str) -> list[str]:
     """Every structural problem of the raw file ``path`` holding contract table ``table_name``.
 
@@ -94,6 +133,13 @@ def raw_table_problems(table_name: str, path: str) -> list[str]:
     found = {field.name: field.type for field in schema}
     for column in table.columns:
         if column.name not in found:
+            case_problem = _case_problem(column.name, found)
+            if case_problem:
+                problems.append(
+                    f"Raw table '{table_name}', column '{column.name}': {case_problem} "
+                    f"({CONTRACT_DOC})."
+                )
+                continue
             problems.append(
                 f"Raw table '{table_name}', column '{column.name}': rule 'required column': "
                 f"missing from {path} (it has: {', '.join(found) or 'no columns'}); the contract "
@@ -104,6 +150,23 @@ def raw_table_problems(table_name: str, path: str) -> list[str]:
         if problem:
             problems.append(
                 f"Raw table '{table_name}', column '{column.name}': {problem} ({CONTRACT_DOC})."
+            )
+    for column in table.columns:
+        if column.nullable or num_rows == 0 or column.name not in found:
+            continue
+        if pa.types.is_null(found[column.name]):
+            nulls = num_rows
+        else:
+            nulls = _null_count(parquet, column.name)
+        if nulls > MAX_NULL_SHARE * num_rows:
+            everywhere = "every one" if nulls == num_rows else f"{nulls}"
+            problems.append(
+                f"Raw table '{table_name}', column '{column.name}': rule 'required column "
+                f"has values': {everywhere} of its {num_rows} rows in {path} "
+                f"{'is' if nulls == num_rows else 'are'} null ({nulls / num_rows:.0%}); the "
+                f"contract says {column.name} is never null, and more than "
+                f"{MAX_NULL_SHARE:.0%} null means the export lost the column. Fill it "
+                f"({column.description}) and export again ({CONTRACT_DOC})."
             )
     if table.required and num_rows == 0 and not problems:
         problems.append(
