@@ -165,8 +165,8 @@ def raw_table_problems(table_name: str, path: str) -> list[str]:
                 f"has values': {everywhere} of its {num_rows} rows in {path} "
                 f"{'is' if nulls == num_rows else 'are'} null ({nulls / num_rows:.0%}); the "
                 f"contract says {column.name} is never null, and more than "
-                f"{MAX_NULL_SHARE:.0%} null means the export lost the column. Fill it "
-                f"({column.description}) and export again ({CONTRACT_DOC})."
+                f"{MAX_NULL_SHARE:.0%} null means the export lost the column. Fill it and "
+                f"export again ({CONTRACT_DOC})."
             )
     if table.required and num_rows == 0 and not problems:
         problems.append(
