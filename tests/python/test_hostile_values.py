@@ -323,6 +323,7 @@ def test_a_column_of_null_type_is_all_null(tmp_path):
     ).to_parquet(path)
     (problem,) = raw_table_problems("orders", str(path))
     assert "column 'discount_amount': rule 'required column has values': every one" in problem
+    assert problem.endswith("Fill it and export again (docs/raw_data_contract.md).")
 
 
 def test_nullable_columns_may_be_all_null(tmp_path):
