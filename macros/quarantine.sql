@@ -12,8 +12,15 @@
     table meta event_time           -> missing_value, dated_before_signup (tables
                                        with a customer_id foreign key),
                                        dated_after_load_date
+    column data_type double/integer -> non_finite_value (NaN, +inf, -inf; checked
+                                       before the column's own rule, since NaN > 0
+                                       and inf > 0 are true in DuckDB)
     column meta quarantine_unless   -> {rule, valid_when}: a SQL predicate every
                                        kept row satisfies (null = not satisfied)
+    column meta sane_range          -> beyond_sane_range: [min, max] every numeric
+                                       column declares (docs/raw_data_contract.md);
+                                       a value outside it is an export error
+                                       (1e308 amounts would sum to inf)
 
   A row breaking several rules is counted once, under the first rule in the
   order above. What each rule means for a user: docs/bad_inputs.md.
@@ -48,10 +55,24 @@
             fk.rule, fk.column, 'parent_' ~ loop.index ~ '.' ~ fk.column ~ ' is null'
         )) -%}
     {%- endfor -%}
+    {%- set numeric_columns = raw_numeric_columns(node) -%}
+    {%- for column in numeric_columns -%}
+        {%- do rules.append((
+            'non_finite_value', column.name,
+            'not isfinite(cast(source.' ~ column.name ~ ' as double))'
+        )) -%}
+    {%- endfor -%}
     {%- for column in node.columns.values() if column.meta.get('quarantine_unless') -%}
         {%- set check = column.meta.quarantine_unless -%}
         {%- do rules.append((
             check.rule, column.name, 'not coalesce(' ~ check.valid_when ~ ', false)'
+        )) -%}
+    {%- endfor -%}
+    {%- for column in numeric_columns -%}
+        {%- set low, high = column.meta.sane_range -%}
+        {%- do rules.append((
+            'beyond_sane_range', column.name,
+            'cast(source.' ~ column.name ~ ' as double) not between ' ~ low ~ ' and ' ~ high
         )) -%}
     {%- endfor -%}
     {%- if event_time and signup_parent -%}
@@ -160,6 +181,29 @@
             {%- endfor %}
         ) as checked
     )
+{% endmacro %}
+
+
+{#
+  The numeric columns of a raw table (contract data_type double or integer),
+  each with the meta sane_range [min, max] its values must lie in. A numeric
+  column without one is an error in the contract, stopped here at compile time.
+#}
+{% macro raw_numeric_columns(node) %}
+    {%- set numeric = [] -%}
+    {%- for column in node.columns.values() if column.data_type | lower in ('double', 'integer') -%}
+        {%- set bounds = column.meta.get('sane_range') -%}
+        {%- if not (bounds is sequence and bounds is not string and bounds | length == 2
+                    and bounds[0] is number and bounds[1] is number) -%}
+            {{ exceptions.raise_compiler_error(
+                "Contract error in models/staging/_raw__sources.yml: the numeric column "
+                ~ node.name ~ "." ~ column.name ~ " needs meta sane_range: [min, max] "
+                ~ "(the values a real export can hold; docs/raw_data_contract.md)."
+            ) }}
+        {%- endif -%}
+        {%- do numeric.append(column) -%}
+    {%- endfor -%}
+    {{ return(numeric) }}
 {% endmacro %}
 
 

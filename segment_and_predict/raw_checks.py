@@ -69,15 +69,55 @@ def _type_problem(contract_type: str, found: pa.DataType) -> str | None:
     return f"rule 'column type': found {found}, the contract requires {contract_type} ({accepted})"
 
 
-def _file_problems(table, path: str) -> tuple[list[str], pa.Schema | None, int]:
-    """Problems of one Parquet file of ``table``, its schema and row count."""
+# A column the contract marks "nullable: no" may hold a few nulls (keys and event
+# times are quarantined row by row; a null discount reads as 0), but when more
+# than this share of a table's rows are null in it, the export lost the column
+# (a failed join, a renamed field upstream), and a feature built on it would be
+# 0 or null for nearly everyone: the build is rejected.
+MAX_NULL_SHARE = 0.5
+
+
+def _null_count(parquet: pq.ParquetFile, column: str) -> int:
+    """Nulls in one top-level column: from the row-group statistics when every
+    group has them (no data read), else by reading that column alone."""
+    metadata = parquet.metadata
+    counts = []
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        chunks = [
+            row_group.column(i)
+            for i in range(row_group.num_columns)
+            if row_group.column(i).path_in_schema == column
+        ]
+        statistics = chunks[0].statistics if chunks else None
+        if statistics is None or not statistics.has_null_count:
+            return int(parquet.read(columns=[column]).column(0).null_count)
+        counts.append(statistics.null_count)
+    return int(sum(counts))
+
+
+def _case_problem(column: str, found: dict) -> str | None:
+    """The sentence for a contract column present only in another letter case."""
+    variants = [name for name in found if name.lower() == column and name != column]
+    if not variants:
+        return None
+    return (
+        f"rule 'column names in lower case': found {', '.join(repr(v) for v in variants)}; "
+        f"column names are matched exactly, as the contract writes them, so rename it to "
+        f"'{column}'"
+    )
+
+
+def _file_problems(table, path: str) -> tuple[list[str], pa.Schema | None, int, dict[str, int]]:
+    """Problems of one Parquet file of ``table``, its schema, row count, and the
+    null count of each present column the contract marks "nullable: no"."""
     table_name = table.name
     try:
         parquet = pq.ParquetFile(path)
         schema = parquet.schema_arrow
         num_rows = parquet.metadata.num_rows
     except FileNotFoundError:
-        return [f"Raw table '{table_name}': the file {path} was not found."], None, 0
+        return [f"Raw table '{table_name}': the file {path} was not found."], None, 0, {}
     except Exception as exc:  # noqa: BLE001 - any reader failure means "not readable"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return (
@@ -87,11 +127,19 @@ def _file_problems(table, path: str) -> tuple[list[str], pa.Schema | None, int]:
             ],
             None,
             0,
+            {},
         )
     problems = []
     found = {field.name: field.type for field in schema}
     for column in table.columns:
         if column.name not in found:
+            case_problem = _case_problem(column.name, found)
+            if case_problem:
+                problems.append(
+                    f"Raw table '{table_name}', column '{column.name}': {case_problem} "
+                    f"({CONTRACT_DOC})."
+                )
+                continue
             problems.append(
                 f"Raw table '{table_name}', column '{column.name}': rule 'required column': "
                 f"missing from {path} (it has: {', '.join(found) or 'no columns'}); the contract "
@@ -103,7 +151,15 @@ def _file_problems(table, path: str) -> tuple[list[str], pa.Schema | None, int]:
             problems.append(
                 f"Raw table '{table_name}', column '{column.name}': {problem} ({CONTRACT_DOC})."
             )
-    return problems, schema, num_rows
+    nulls = {}
+    for column in table.columns:
+        if column.nullable or num_rows == 0 or column.name not in found:
+            continue
+        if pa.types.is_null(found[column.name]):
+            nulls[column.name] = num_rows
+        else:
+            nulls[column.name] = _null_count(parquet, column.name)
+    return problems, schema, num_rows, nulls
 
 
 def _schema_words(schema: pa.Schema) -> str:
@@ -116,21 +172,26 @@ def raw_table_problems(table_name: str, path: str | Sequence[str]) -> list[str]:
     ``path`` is one file or the part files of the table (as listed by
     :func:`segment_and_predict.raw_files.raw_table_files`); every part is
     checked. Returns an empty list when each file is readable Parquet with
-    every contract column in an accepted type, all parts have the same columns
-    and types, and (required table) they hold rows. Extra columns are allowed
-    and ignored.
+    every contract column in an accepted type and name, all parts have the same
+    columns and types, no "nullable: no" column is null in more than
+    MAX_NULL_SHARE of the table's rows, and (required table) they hold rows.
+    Extra columns are allowed and ignored.
     """
     table = TABLES_BY_NAME.get(table_name)
     if table is None:
         return [f"Raw table '{table_name}' is not part of the contract ({CONTRACT_DOC})."]
     paths = [path] if isinstance(path, str) else list(path)
+    where = paths[0] if len(paths) == 1 else f"its {len(paths)} part files"
     problems: list[str] = []
     first: tuple[str, pa.Schema] | None = None
     num_rows = 0
+    null_counts: dict[str, int] = {}
     for part in paths:
-        part_problems, schema, rows = _file_problems(table, part)
+        part_problems, schema, rows, nulls = _file_problems(table, part)
         problems.extend(part_problems)
         num_rows += rows
+        for name, count in nulls.items():
+            null_counts[name] = null_counts.get(name, 0) + count
         if schema is None or part_problems:
             continue
         if first is None:
@@ -142,8 +203,18 @@ def raw_table_problems(table_name: str, path: str | Sequence[str]) -> list[str]:
                 f"({_schema_words(first[1])}); export every part with the same columns and "
                 f"types ({CONTRACT_DOC})."
             )
+    for name, nulls in null_counts.items():
+        if num_rows and nulls > MAX_NULL_SHARE * num_rows:
+            everywhere = "every one" if nulls == num_rows else f"{nulls}"
+            problems.append(
+                f"Raw table '{table_name}', column '{name}': rule 'required column "
+                f"has values': {everywhere} of its {num_rows} rows in {where} "
+                f"{'is' if nulls == num_rows else 'are'} null ({nulls / num_rows:.0%}); the "
+                f"contract says {name} is never null, and more than "
+                f"{MAX_NULL_SHARE:.0%} null means the export lost the column. Fill it and "
+                f"export again ({CONTRACT_DOC})."
+            )
     if table.required and num_rows == 0 and not problems:
-        where = paths[0] if len(paths) == 1 else f"its {len(paths)} part files"
         problems.append(
             f"Raw table '{table_name}': rule 'required table has rows': {where} holds no rows, "
             f"and the table is required ({CONTRACT_DOC})."

@@ -169,6 +169,39 @@ def _as_text(series: pd.Series) -> pd.Series:
     return values.where(series.notna(), None)
 
 
+# High-cardinality categories (e.g. one region per customer) are capped at fit:
+# a categorical feature with more than MAX_CATEGORY_LEVELS distinct values keeps
+# only its most frequent values that each hold at least MIN_CATEGORY_SHARE of the
+# training rows (at most MAX_CATEGORY_LEVELS of them); every other value, at
+# training and at scoring, becomes the one level OTHER_LEVEL. The kept levels and
+# OTHER_LEVEL (last) are stored with the model, so serving and the drift
+# reference (monitoring.model_reference) use the same cap. Without it such a
+# feature is noise for the model and its drift is huge in the very build that
+# trained it (each new customer's value is one the model never saw).
+MAX_CATEGORY_LEVELS = 20
+MIN_CATEGORY_SHARE = 0.01
+OTHER_LEVEL = "(other)"
+
+
+def _capped_levels(text: pd.Series) -> list[str] | None:
+    """The stored levels of a capped categorical column, or None when it needs no cap."""
+    counts = text.value_counts(dropna=True)
+    if len(counts) <= MAX_CATEGORY_LEVELS:
+        return None
+    # most frequent first, ties by value, so the cap is a function of the data
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    total = int(text.size)
+    kept = [
+        value for value, rows in ranked[:MAX_CATEGORY_LEVELS] if rows >= MIN_CATEGORY_SHARE * total
+    ]
+    return [*sorted(kept), OTHER_LEVEL]
+
+
+def is_capped(levels: list[str]) -> bool:
+    """True for the levels of a capped feature (the values not kept are OTHER_LEVEL)."""
+    return bool(levels) and levels[-1] == OTHER_LEVEL
+
+
 class FeatureEncoder:
     """Choose the usable feature columns and encode them for LightGBM.
 
@@ -186,7 +219,10 @@ class FeatureEncoder:
     categorical_levels_ : dict of str -> list of str
         For each categorical feature the sorted category levels seen in the fit
         rows. They are frozen: at transform time any other value becomes missing,
-        so a new category never shifts the codes of known ones.
+        so a new category never shifts the codes of known ones. A feature with
+        more than MAX_CATEGORY_LEVELS values is capped: its levels are the kept
+        frequent values and then OTHER_LEVEL, which every other value (seen in
+        training or not) becomes.
     dropped_features_ : dict of str -> str
         Candidate features not used, with the reason.
     """
@@ -222,7 +258,10 @@ class FeatureEncoder:
                 if text.nunique(dropna=False) <= 1:
                     self.dropped_features_[name] = "constant in training rows"
                     continue
-                self.categorical_levels_[name] = sorted(text.dropna().unique().tolist())
+                capped = _capped_levels(text)
+                self.categorical_levels_[name] = (
+                    capped if capped is not None else sorted(text.dropna().unique().tolist())
+                )
             else:
                 if _to_float(series).nunique(dropna=False) <= 1:
                     self.dropped_features_[name] = "constant in training rows"
@@ -252,10 +291,15 @@ class FeatureEncoder:
                 levels = self.categorical_levels_[name]
                 codes = _arrow_category_codes(frame[name], levels)
                 if codes is not None:
+                    if is_capped(levels):
+                        codes = np.where(
+                            (codes < 0) & frame[name].notna().to_numpy(), len(levels) - 1, codes
+                        )
                     categorical = pd.Categorical.from_codes(codes, categories=levels)
                 else:
                     text = _as_text(frame[name])
-                    text = text.where(text.isin(levels), None)
+                    other = OTHER_LEVEL if is_capped(levels) else None
+                    text = text.where(text.isin(levels) | text.isna(), other)
                     categorical = pd.Categorical(text, categories=levels)
                 columns[name] = pd.Series(categorical, index=frame.index)
             else:
@@ -271,8 +315,8 @@ class FeatureEncoder:
         """
         counts = []
         for name, levels in self.categorical_levels_.items():
-            if name not in frame.columns:
-                continue
+            if name not in frame.columns or is_capped(levels):
+                continue  # a capped feature has no unseen values: they are OTHER_LEVEL
             text = _as_text(frame[name]).dropna()
             unseen = text[~text.isin(levels)]
             for value, rows in unseen.value_counts(sort=False).items():
