@@ -1,6 +1,6 @@
 -- Each segment of the segmenter serving the latest date, in words and
 -- figures: name and sentence, size and share, key averages against the whole
--- base, mean propensity today, observed 30-day purchase rate, and the profile
+-- base, mean propensity today, observed purchase rate over the label window, and the profile
 -- attributes most common in it, and the raw tables the segments were built from.
 with
 
