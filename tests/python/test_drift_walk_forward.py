@@ -125,20 +125,16 @@ def test_normal_days_raise_no_error_level_drift(walk_forward):
         "select as_of_date, feature, psi, is_calendar_age, calendar_shift_days "
         "from monitoring_feature_drift",
     )
-    assert sorted(drift["as_of_date"].dt.date.astype(str).unique()) == [
-        TRAINED_ON,
-        *NORMAL_DAYS,
-        SHIFTED_DAY,
-    ]
-    tenure = drift[drift["feature"] == "tenure_days"].set_index(
-        drift["as_of_date"].dt.date.astype(str)
-    )
+    drift["day"] = day = drift["as_of_date"].dt.date.astype(str)
+    assert sorted(day.unique()) == [TRAINED_ON, *NORMAL_DAYS, SHIFTED_DAY]
+    tenure = drift[drift["feature"] == "tenure_days"].set_index("day")
     assert tenure["is_calendar_age"].all()
     # moved back by the days since the model's newest training date (90 days before TRAINED_ON)
     assert tenure.loc[TRAINED_ON, "calendar_shift_days"] == 90
     assert tenure.loc[NORMAL_DAYS[-1], "calendar_shift_days"] == 105
-    others = drift[~drift["is_calendar_age"] & (drift["as_of_date"] != SHIFTED_DAY)]
-    assert others["psi"].max() < 0.25
+    # every other feature stays below the fail threshold on the normal days
+    others = drift[~drift["is_calendar_age"].astype(bool) & (day != SHIFTED_DAY)]
+    assert len(others) and others["psi"].max() < 0.25
 
 
 def test_a_real_shift_still_fails_the_day(walk_forward):
@@ -151,7 +147,6 @@ def test_a_real_shift_still_fails_the_day(walk_forward):
         f"select feature, psi from monitoring_feature_drift where as_of_date = '{SHIFTED_DAY}' "
         "and not is_calendar_age order by psi desc limit 1",
     ).iloc[0]
-    assert worst["feature"].startswith(("sessions_", "app_sessions", "web_sessions")) or (
-        "session" in worst["feature"]
-    )
+    # the features built from sessions moved, far beyond the fail threshold
+    assert "session" in worst["feature"]
     assert worst["psi"] > 0.25
