@@ -91,7 +91,7 @@ tier as (
     group by 1
 ),
 label as (
-    select distinct customer_id, 1 as purchased_next_30d
+    select distinct customer_id, 1 as bought_in_window
     from read_parquet('{raw}/orders.parquet')
     where ordered_at >= $cutoff and ordered_at < $cutoff + interval 30 day
 )
@@ -118,7 +118,7 @@ select
     coalesce(r.refunds_365d, 0) as refunds_365d,
     coalesce(t.tickets_90d, 0) as tickets_90d,
     tier.loyalty_tier,
-    coalesce(label.purchased_next_30d, 0) as purchased_next_30d
+    coalesce(label.bought_in_window, 0) as bought_in_window
 from base
 left join o using (customer_id)
 left join s using (customer_id)
@@ -165,9 +165,9 @@ def main() -> None:
         cats = sorted(set(train[cat].cat.categories) | set(test[cat].cat.categories))
         train[cat] = train[cat].cat.set_categories(cats)
         test[cat] = test[cat].cat.set_categories(cats)
-    feature_cols = [c for c in train.columns if c not in ("customer_id", "purchased_next_30d")]
-    y_train = train["purchased_next_30d"].to_numpy()
-    y_test = test["purchased_next_30d"].to_numpy()
+    feature_cols = [c for c in train.columns if c not in ("customer_id", "bought_in_window")]
+    y_train = train["bought_in_window"].to_numpy()
+    y_test = test["bought_in_window"].to_numpy()
     print(
         f"train cutoff {train_cutoff:%Y-%m-%d}: {len(train):,} customers, base rate "
         f"{y_train.mean():.4f}"

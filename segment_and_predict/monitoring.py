@@ -20,6 +20,16 @@ A distribution is a dict:
 
 Every distribution has a missing bin, so a feature that starts arriving empty
 shows up as drift.
+
+Calendar ages (:data:`CALENDAR_AGE_FEATURES`, e.g. ``tenure_days``) grow by one
+a day whatever the customers do. Their reference is taken on the newest
+training date alone (``aligned_to_date``), and today's values are moved back by
+the days from that date to today before they are binned: what is compared is
+when customers started (the cohort mix), not how many days have passed since
+training. A shop that keeps signing customers up still sees its cohort mix
+move a little every day (the customers who joined since training are new
+ages), so a calendar age's drift warns but never fails the run
+(``is_calendar_age`` in the drift table; docs/monitoring.md).
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from segment_and_predict.propensity.data import FeatureEncoder
+from segment_and_predict.propensity.data import AS_OF_DATE, FeatureEncoder
 from segment_and_predict.propensity.data import _as_text as as_text
 from segment_and_predict.propensity.data import _to_float as to_float
 
@@ -46,6 +56,14 @@ NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 MISSING_BIN = "missing"
 OTHER_BIN = "other"
+
+# The one declaration of the features that grow with the calendar by
+# construction: ages in days counted from a fixed date of the customer
+# (tenure_days = as_of_date - sign-up date). Their drift is measured after
+# removing the calendar shift between the reference and today, and only warns
+# (docs/monitoring.md). Recency (days_since_last_order) is not one: an order
+# resets it, and a base that stops ordering is a real shift.
+CALENDAR_AGE_FEATURES = ("tenure_days",)
 
 # Column types are fixed, not inferred: an incremental table takes its types
 # from its first run, which may have no rows (a model without a reference).
@@ -68,6 +86,8 @@ DRIFT_SCHEMA = pa.schema(
         ("largest_shift_current_share", pa.float64()),
         ("bins_json", pa.string()),
         ("reference_as_of_dates", pa.string()),
+        ("is_calendar_age", pa.bool_()),
+        ("calendar_shift_days", pa.int64()),
     ]
 )
 SEGMENT_DRIFT_SCHEMA = pa.schema(
@@ -249,13 +269,28 @@ def model_reference(
     (the rows the model was fit on), numeric ones in decile bins, categorical
     ones by the levels the encoder froze. ``score``: the model's probabilities
     on its held-out test rows (the latest labelled snapshot) in decile bins.
+    Calendar ages (:data:`CALENDAR_AGE_FEATURES`) are binned over the rows of
+    the newest of ``train_as_of_dates`` alone (``aligned_to_date``; pooling
+    older dates would under-count the customers who joined between them),
+    which needs the rows' ``as_of_date`` column.
     """
+    aligned_to = max(train_as_of_dates) if len(train_as_of_dates) else None
     features = {}
     for name in encoder.features_:
         if name in encoder.categorical_levels_:
             features[name] = categorical_distribution(
                 train_rows[name], encoder.categorical_levels_[name]
             )
+        elif name in CALENDAR_AGE_FEATURES and aligned_to is not None:
+            if AS_OF_DATE not in train_rows.columns:
+                raise ValueError(
+                    f"the training rows need their {AS_OF_DATE} to align the calendar age {name!r}"
+                )
+            on_date = days_after(train_rows[AS_OF_DATE], aligned_to) == 0
+            features[name] = {
+                **numeric_distribution(train_rows.loc[on_date, name], bins),
+                "aligned_to_date": str(aligned_to),
+            }
         else:
             features[name] = numeric_distribution(train_rows[name], bins)
     return {
@@ -266,6 +301,28 @@ def model_reference(
         "features": features,
         "score": numeric_distribution(np.asarray(test_scores), bins),
     }
+
+
+def days_after(dates: pd.Series | object, reference_date: str) -> np.ndarray | int:
+    """Whole days from ``reference_date`` (ISO text) to each of ``dates`` (negative before it)."""
+    origin = pd.Timestamp(reference_date).normalize()
+    if isinstance(dates, pd.Series):
+        return (pd.to_datetime(dates).dt.normalize() - origin).dt.days.to_numpy(dtype="float64")
+    return int((pd.Timestamp(dates).normalize() - origin).days)
+
+
+def calendar_shift_days(distribution: dict, as_of_date: object) -> int | None:
+    """Days to subtract from a calendar age on ``as_of_date`` to compare it with ``distribution``.
+
+    None for a distribution that is not aligned to a date (every other feature,
+    and calendar ages in references recorded before alignment existed).
+    """
+    aligned_to = distribution.get("aligned_to_date")
+    if aligned_to is None:
+        return None
+    if as_of_date is None:
+        raise ValueError("comparing a calendar age needs the date of today's rows (as_of_date)")
+    return days_after(as_of_date, aligned_to)
 
 
 def check_reference(reference: dict) -> dict:
@@ -293,28 +350,45 @@ def typed_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     )
 
 
-def feature_drift(reference: dict, current: pd.DataFrame) -> list[dict]:
+def feature_drift(
+    reference: dict, current: pd.DataFrame, as_of_date: object | None = None
+) -> list[dict]:
     """One drift row per model feature: today's values in ``current`` against the reference.
 
-    A feature of the reference that ``current`` lacks is an error (the model
-    could not score either).
+    ``as_of_date`` is the date of today's rows; a calendar age aligned in the
+    reference is moved back by the days from its ``aligned_to_date`` to it
+    before binning (``calendar_shift_days`` in the row). A feature of the
+    reference that ``current`` lacks is an error (the model could not score
+    either).
     """
     check_reference(reference)
     missing = [name for name in reference["features"] if name not in current.columns]
     if missing:
         raise ValueError(f"today's features lack column(s) the model was trained on: {missing}")
     dates = json.dumps(reference["feature_as_of_dates"])
-    return [
-        {**compare(name, dist, current[name]), "reference_as_of_dates": dates}
-        for name, dist in reference["features"].items()
-    ]
+    rows = []
+    for name, dist in reference["features"].items():
+        values = current[name]
+        shift = calendar_shift_days(dist, as_of_date)
+        if shift is not None:
+            values = to_float(values).to_numpy(dtype="float64") - shift
+        rows.append(
+            {
+                **compare(name, dist, values),
+                "reference_as_of_dates": dates,
+                "is_calendar_age": name in CALENDAR_AGE_FEATURES,
+                "calendar_shift_days": shift,
+            }
+        )
+    return rows
 
 
 def score_drift(reference: dict, scores: np.ndarray | pd.Series) -> list[dict]:
     """One drift row: today's scores against the model's scores on its test rows."""
     check_reference(reference)
     dates = json.dumps([reference["score_as_of_date"]])
-    return [{**compare("propensity", reference["score"], scores), "reference_as_of_dates": dates}]
+    row = compare("propensity", reference["score"], scores)
+    return [{**row, "reference_as_of_dates": dates, "is_calendar_age": False}]
 
 
 def segment_share_drift(
@@ -413,7 +487,7 @@ def feature_drift_table(features, scores, registry, snapshot_dates) -> pa.Table:
     if reference is not None:
         wanted = ", ".join(f'"{name}"' for name in reference["features"])
         today = features.filter(f"as_of_date = {_literal(as_of_date)}").select(wanted).df()
-        rows = feature_drift(reference, today)
+        rows = feature_drift(reference, today, as_of_date)
     return typed_table(
         [{**row, "as_of_date": as_of_date, "model_id": model_id} for row in rows], DRIFT_SCHEMA
     )

@@ -1,7 +1,8 @@
 -- The label: did the customer order at least once in
 -- [as_of_date, as_of_date + label_window_days)? Null when that window is not
 -- fully observed in the data. The only model that reads orders at or after
--- the as_of date.
+-- the as_of date. The column is named for the window (label_column():
+-- purchased_next_30d by default).
 with
 
 orders as (
@@ -38,7 +39,7 @@ final as (
         case
             when snapshot_dates.is_label_observed
                 then orders_in_label_window.customer_id is not null
-        end as purchased_next_30d,
+        end as {{ label_column() }},
         orders_in_label_window.first_label_order_at
     from customer_snapshots
     inner join snapshot_dates

@@ -9,8 +9,12 @@ from segment_and_predict.monitoring import feature_drift_table
 
 
 def model(dbt, session):
+    # append_new_columns: a table created before calendar_shift_days existed gains it.
     dbt.config(
-        materialized="incremental", incremental_strategy="delete+insert", unique_key="as_of_date"
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="as_of_date",
+        on_schema_change="append_new_columns",
     )
     return feature_drift_table(
         dbt.ref("customer_features"),

@@ -8,6 +8,7 @@ A rerun on the same inputs appends nothing (segment_and_predict.registry).
 """
 
 from segment_and_predict import propensity
+from segment_and_predict.labels import label_column
 from segment_and_predict.propensity import parse_bool_var, train_propensity_model
 from segment_and_predict.propensity.model import library_versions
 from segment_and_predict.registry import (
@@ -47,6 +48,7 @@ def model(dbt, session):
         "propensity_gate_must_beat_baselines", dbt.config.get("gate_must_beat_baselines")
     )
     num_threads = int(dbt.config.get("model_threads"))
+    label = label_column(dbt.config.get("label_window_days"))
     # A rerun on the inputs the newest row was trained on (e.g. after an
     # interrupted build) would append the same model again: append nothing.
     fingerprint = training_fingerprint(
@@ -62,6 +64,10 @@ def model(dbt, session):
     if already_trained(dbt, session, fingerprint):
         return no_new_rows(dbt, session)
     result = train_propensity_model(
-        labelled, gate=gate, must_beat_baselines=must_beat_baselines, num_threads=num_threads
+        labelled,
+        gate=gate,
+        must_beat_baselines=must_beat_baselines,
+        num_threads=num_threads,
+        label=label,
     )
     return registry_row_frame({**result.registry_row, FINGERPRINT_COLUMN: fingerprint})

@@ -12,6 +12,7 @@ import json
 import pandas as pd
 
 from segment_and_predict import segmentation
+from segment_and_predict.labels import label_column
 from segment_and_predict.registry import (
     FINGERPRINT_COLUMN,
     already_trained,
@@ -80,13 +81,14 @@ def model(dbt, session):
     )
     row = dict(result.registry_row)
 
-    # The observed 30-day purchase rate of each segment, on the latest snapshot
-    # whose label window is complete: what a marketer can expect from it.
+    # The observed purchase rate of each segment over the label window, on the
+    # latest snapshot whose window is complete: what a marketer can expect from it.
+    label = label_column(dbt.config.get("label_window_days"))
     labelled = frames[frames["as_of_date"] == latest_labelled_date]
     outcomes = {}
     if len(labelled):
         assigned = assign_segments(labelled, row["model_json"])
-        assigned["label"] = labelled["purchased_next_30d"].astype("float").to_numpy()
+        assigned["label"] = labelled[label].astype("float").to_numpy()
         outcomes = {
             str(segment_id): float(rate)
             for segment_id, rate in assigned.groupby("segment_id")["label"].mean().items()

@@ -2,8 +2,10 @@
 
 The propensity code receives the ``customer_features`` table as a pandas
 DataFrame with one row per customer and snapshot date (``as_of_date``).
-Labelled snapshots carry ``purchased_next_30d``; the scoring snapshot has it
-null because its 30-day window has not been observed yet.
+Labelled snapshots carry the label (``purchased_next_<N>d`` for an N-day
+window, named by :func:`segment_and_predict.labels.label_column`); the
+scoring snapshot has it null because its window has not been observed yet.
+Functions that read the label take its column name as ``label``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from segment_and_predict.labels import is_label_column, label_column
+
 CUSTOMER_ID = "customer_id"
 AS_OF_DATE = "as_of_date"
-LABEL = "purchased_next_30d"
+# The label of the default window; a build with another label_window_days
+# passes its own name (the dbt models read it from config).
+LABEL = label_column()
 KEY_COLUMNS = (CUSTOMER_ID, AS_OF_DATE)
 
 # TEST = latest labelled snapshot, VALIDATION = the one before, TRAIN = the
@@ -29,17 +35,17 @@ MIN_LABELLED_SNAPSHOTS = 3
 MISSING_LEVEL_TEXT = "missing"
 
 
-def check_columns(frame: pd.DataFrame, *, require_label: bool) -> None:
-    """Raise ValueError when a key column (or the label, if required) is absent."""
+def check_columns(frame: pd.DataFrame, *, require_label: bool, label: str = LABEL) -> None:
+    """Raise ValueError when a key column (or the label ``label``, if required) is absent."""
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"features must be a pandas DataFrame, got {type(frame).__name__}")
-    needed = [*KEY_COLUMNS, LABEL] if require_label else list(KEY_COLUMNS)
+    needed = [*KEY_COLUMNS, label] if require_label else list(KEY_COLUMNS)
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise ValueError(
             f"customer_features is missing required column(s) {missing}; "
             f"it needs the keys {list(KEY_COLUMNS)}"
-            + (f" and the label {LABEL!r}" if require_label else "")
+            + (f" and the label {label!r}" if require_label else "")
         )
     n_dup = int(frame.duplicated(list(KEY_COLUMNS)).sum())
     if n_dup:
@@ -51,11 +57,12 @@ def check_columns(frame: pd.DataFrame, *, require_label: bool) -> None:
 
 def label_as_float(label: pd.Series) -> np.ndarray:
     """Labels as a float array of 0.0/1.0, shape (n_rows,). Nulls are not allowed here."""
+    name = label.name if isinstance(label.name, str) else LABEL
     if label.isna().any():
-        raise ValueError(f"{LABEL} has nulls in rows that should be labelled")
+        raise ValueError(f"{name} has nulls in rows that should be labelled")
     values = pd.to_numeric(label.astype("float64"), errors="raise").to_numpy(dtype="float64")
     if not np.isin(values, (0.0, 1.0)).all():
-        raise ValueError(f"{LABEL} must be boolean (or 0/1); found other values")
+        raise ValueError(f"{name} must be boolean (or 0/1); found other values")
     return values
 
 
@@ -83,18 +90,18 @@ class SnapshotSplit:
     test_date: object
 
 
-def split_snapshots(frame: pd.DataFrame) -> SnapshotSplit:
+def split_snapshots(frame: pd.DataFrame, label: str = LABEL) -> SnapshotSplit:
     """Split labelled rows by snapshot date: TEST = latest, VALIDATION = previous, TRAIN = rest.
 
     Rows with a null label (the scoring snapshot) are ignored. Raises ValueError when
     there are fewer than ``MIN_LABELLED_SNAPSHOTS`` labelled snapshot dates.
     """
-    check_columns(frame, require_label=True)
-    labelled = frame[frame[LABEL].notna()]
+    check_columns(frame, require_label=True, label=label)
+    labelled = frame[frame[label].notna()]
     if labelled.empty:
         raise ValueError(
-            f"customer_features has no labelled rows ({LABEL} is null everywhere); "
-            "training needs snapshots whose 30-day window has been observed"
+            f"customer_features has no labelled rows ({label} is null everywhere); "
+            "training needs snapshots whose label window has been observed"
         )
     dates = sorted(labelled[AS_OF_DATE].unique())
     if len(dates) < MIN_LABELLED_SNAPSHOTS:
@@ -208,7 +215,8 @@ class FeatureEncoder:
     Parameters
     ----------
     exclude : sequence of str
-        Columns never used as features (in addition to the keys and the label).
+        Columns never used as features (in addition to the keys and any label
+        column, whatever its window).
 
     Attributes
     ----------
@@ -233,7 +241,7 @@ class FeatureEncoder:
     def fit(self, frame: pd.DataFrame) -> FeatureEncoder:
         """Learn features and category levels from the training rows ``frame``."""
         excluded = set(self.exclude)
-        never = {*KEY_COLUMNS, LABEL}
+        never = {*KEY_COLUMNS, *(name for name in frame.columns if is_label_column(name))}
         self.numeric_features_: list[str] = []
         self.categorical_levels_: dict[str, list[str]] = {}
         self.dropped_features_: dict[str, str] = {}

@@ -132,13 +132,15 @@ def train_propensity_model(
     seed: int = 42,
     exclude_features: tuple[str, ...] | list[str] = (),
     must_beat_baselines: bool = True,
+    label: str = LABEL,
 ) -> TrainingResult:
     """Train, evaluate out of time and describe a purchase-propensity model.
 
     ``features`` is the customer_features table (rows: customer x as_of_date).
     The labelled snapshot dates, sorted, are split into TRAIN (all but the last
     two), VALIDATION (second to last: early stopping and thresholds) and TEST
-    (last: metrics only). Rows with a null label are ignored.
+    (last: metrics only). Rows with a null label are ignored. ``label`` is the
+    label column (the default window's name by default; see segment_and_predict.labels).
 
     ``gate`` maps metric names to minimum values (maximum for brier/log_loss);
     default ``DEFAULT_GATE``. The model passes when every gate holds and it beats
@@ -155,10 +157,10 @@ def train_propensity_model(
     if not isinstance(must_beat_baselines, bool):
         raise ValueError(f"must_beat_baselines must be True or False, got {must_beat_baselines!r}")
 
-    split = split_snapshots(features)
-    y_train = label_as_float(split.train[LABEL])
-    y_val = label_as_float(split.validation[LABEL])
-    y_test = label_as_float(split.test[LABEL])
+    split = split_snapshots(features, label=label)
+    y_train = label_as_float(split.train[label])
+    y_val = label_as_float(split.validation[label])
+    y_test = label_as_float(split.test[label])
     if len(np.unique(y_test)) < 2:
         raise ValueError(
             f"the test snapshot {iso_date(split.test_date)} has a single class; "
@@ -202,6 +204,7 @@ def train_propensity_model(
     row = {
         "model_id": f"prop_{trained_at:%Y%m%dT%H%M%SZ}_{model_hash}",
         "trained_at": trained_at,
+        "label_column": label,
         "train_as_of_dates": _json([iso_date(d) for d in split.train_dates]),
         "validation_as_of_date": iso_date(split.validation_date),
         "test_as_of_date": iso_date(split.test_date),
@@ -251,7 +254,7 @@ def train_propensity_model(
         {
             CUSTOMER_ID: split.test[CUSTOMER_ID].to_numpy(),
             AS_OF_DATE: split.test[AS_OF_DATE].to_numpy(),
-            LABEL: y_test.astype(bool),
+            label: y_test.astype(bool),
             "propensity": p_test,
             "propensity_decile": decile,
             "is_predicted_buyer": p_test >= model.threshold_,

@@ -247,7 +247,7 @@ def _headline(data: ReportData) -> str:
         sentences.append(
             f"On {day(data.latest_score_date)}, {count(data.customers_scored)} customers "
             "received a score: their estimated chance of placing at least one order in the "
-            "next 30 days."
+            f"next {data.label_window_days} days."
         )
     if model is not None:
         lift = model.get("top_decile_lift")
@@ -529,21 +529,22 @@ def _segments(data: ReportData, page: Page) -> str:
         "Each cell compares a segment with the average customer: 2.00x is twice the average, "
         "0.50x half of it. Red is above average, blue below.",
         f"<b>{escape(str(best['segment_name']))}</b> has the highest average chance of buying "
-        f"in the next 30 days ({pct(best['mean_propensity'])}, "
+        f"in the next {data.label_window_days} days ({pct(best['mean_propensity'])}, "
         f"{num(best.get('propensity_vs_base'), 1)}x the average).",
     ]
     cards = []
     for row in p.to_dict("records"):
-        observed = row.get("observed_purchase_rate_30d")
+        observed = row.get(data.observed_rate_column)
         meta = (
             f"Mostly {escape(str(row.get('top_acquisition_channel') or 'n/a'))} acquisition, "
             f"{escape(str(row.get('top_device_type') or 'n/a'))} device, "
             f"{escape(str(row.get('top_region') or 'n/a'))} region. "
-            f"Predicted 30-day purchase chance {pct(row.get('mean_propensity'))}"
+            f"Predicted {data.label_window_days}-day purchase chance "
+            f"{pct(row.get('mean_propensity'))}"
         )
         if not _missing(observed):
             meta += (
-                f"; {pct(observed)} actually bought in the 30 days after "
+                f"; {pct(observed)} actually bought in the {data.label_window_days} days after "
                 f"{day(row.get('observed_purchase_rate_as_of_date'))}"
             )
         cards.append(
@@ -585,7 +586,8 @@ def _matrix(data: ReportData, page: Page) -> str:
     )
     text = [
         f"Customers on {day(data.segment_matrix_date)} counted by segment and by how likely "
-        f"they are to buy in the next 30 days ({bands}). The percentage is the segment's "
+        f"they are to buy in the next {data.label_window_days} days ({bands}). The percentage "
+        "is the segment's "
         "share in each band."
     ]
     high = PROPENSITY_BANDS[0][0]

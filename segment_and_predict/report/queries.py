@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from segment_and_predict.labels import DEFAULT_LABEL_WINDOW_DAYS, window_of
+
 # Propensity bands of the segment x propensity matrix (decile 1 = highest scores).
 PROPENSITY_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("High (top 20%)", (1, 2)),
@@ -58,6 +60,13 @@ class ReportData:
     segment_matrix_date: pd.Timestamp | None = None
     # the raw-data contract tables this build found (present, empty, absent)
     data_sources: pd.DataFrame | None = None
+    # days of the label window the scores predict (the serving model's label column)
+    label_window_days: int = DEFAULT_LABEL_WINDOW_DAYS
+
+    @property
+    def observed_rate_column(self) -> str:
+        """segment_profiles' observed purchase rate, named for the label window."""
+        return f"observed_purchase_rate_{self.label_window_days}d"
 
 
 def default_warehouse_path() -> Path:
@@ -202,6 +211,10 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
             data.serving_propensity, data.serving_propensity_is_gated = _pick_serving(
                 pm, "model_id"
             )
+            # a registry row from before label_column existed predicted 30 days
+            label = (data.serving_propensity or {}).get("label_column")
+            if isinstance(label, str) and label:
+                data.label_window_days = window_of(label)
         sm = read("segment_models")
         if sm is not None:
             sm = _with_trained_ts(sm)

@@ -20,8 +20,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-# Keys and the label: never clustering inputs, whatever a caller configures.
-FORBIDDEN_COLUMNS = ("customer_id", "as_of_date", "purchased_next_30d")
+from segment_and_predict.labels import is_label_column, label_column
+
+# Keys and the label: never clustering inputs, whatever a caller configures
+# (any label window's column is refused, see is_forbidden).
+FORBIDDEN_COLUMNS = ("customer_id", "as_of_date", label_column())
 
 # Profile fields: used to describe segments, never in the distance.
 PROFILE_CATEGORICALS = ("age_band", "region", "acquisition_channel", "device_type", "loyalty_tier")
@@ -68,7 +71,7 @@ class FeatureSpec:
     def __post_init__(self) -> None:
         if self.transform not in ("identity", "log1p"):
             raise ValueError(f"Unknown transform {self.transform!r} for {self.column!r}.")
-        if self.column in FORBIDDEN_COLUMNS:
+        if self.column in FORBIDDEN_COLUMNS or is_label_column(self.column):
             raise ValueError(f"{self.column!r} is a key or the label and cannot be a feature.")
 
     def to_dict(self) -> dict:

@@ -1,6 +1,6 @@
 -- The segment x propensity-band matrix of the latest date: how many
 -- customers, how many buyers to expect from the scores, the observed purchase
--- rate where the 30-day labels already exist, and the playbook's action.
+-- rate where the labels (label_window_days) already exist, and the playbook's action.
 with
 
 campaign_target_customers as (
@@ -14,7 +14,7 @@ customer_features as (
 with_labels as (
     select
         campaign_target_customers.*,
-        customer_features.purchased_next_30d
+        customer_features.{{ label_column() }} as is_buyer
     from campaign_target_customers
     left join customer_features
         on
@@ -32,8 +32,8 @@ final as (
         count(*) as customers,
         sum(propensity) as expected_buyers,
         avg(propensity) as mean_propensity,
-        -- null until the 30 days after as_of_date are in the data
-        avg(cast(purchased_next_30d as integer)) as observed_purchase_rate,
+        -- null until the label window after as_of_date is in the data
+        avg(cast(is_buyer as integer)) as observed_purchase_rate,
         any_value(as_of_date) as as_of_date
     from with_labels
     group by segment_id, segment_name, propensity_band

@@ -132,7 +132,7 @@ final as (
         order_lines.share_spend_other,
 
         -- label
-        labels.purchased_next_30d
+        labels.{{ label_column() }}
 
     from customer_snapshots
     left join customer_attributes using (customer_id, as_of_date)

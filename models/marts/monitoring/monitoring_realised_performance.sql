@@ -92,7 +92,7 @@ buyers as (
 labelled as (
     select
         scored.*,
-        buyers.customer_id is not null as purchased_next_30d
+        buyers.customer_id is not null as is_buyer
     from scored
     left join buyers
         on
@@ -115,12 +115,12 @@ by_date as (
         min(model_id) as model_id,
         count(distinct model_id) as scoring_models,
         count(*) as customers,
-        count(*) filter (where purchased_next_30d) as buyers,
+        count(*) filter (where is_buyer) as buyers,
         avg(propensity) as mean_propensity,
-        sum(score_rank) filter (where purchased_next_30d) as buyer_rank_sum,
+        sum(score_rank) filter (where is_buyer) as buyer_rank_sum,
         count(*) filter (where is_predicted_buyer) as predicted_buyers,
-        count(*) filter (where is_predicted_buyer and purchased_next_30d) as predicted_buyers_who_bought,
-        avg(cast(purchased_next_30d as integer)) filter (where propensity_decile = 1)
+        count(*) filter (where is_predicted_buyer and is_buyer) as predicted_buyers_who_bought,
+        avg(cast(is_buyer as integer)) filter (where propensity_decile = 1)
             as top_decile_purchase_rate
     from ranked
     group by as_of_date
@@ -134,7 +134,7 @@ score_levels as (
         as_of_date,
         propensity,
         count(*) as customers,
-        count(*) filter (where purchased_next_30d) as buyers
+        count(*) filter (where is_buyer) as buyers
     from labelled
     group by as_of_date, propensity
 ),

@@ -1,6 +1,6 @@
 -- Each segment of the segmenter serving the latest date, in words and
 -- figures: name and sentence, size and share, key averages against the whole
--- base, mean propensity today, observed 30-day purchase rate, and the profile
+-- base, mean propensity today, observed purchase rate over the label window, and the profile
 -- attributes most common in it, and the raw tables the segments were built from.
 with
 
@@ -141,7 +141,7 @@ final as (
             json_extract(
                 observed_rates.observed_purchase_rates_json, '$."' || by_segment.segment_id || '"'
             ) as double
-        ) as observed_purchase_rate_30d,
+        ) as observed_purchase_rate_{{ positive_int_var('label_window_days', 366) }}d,
         cast(observed_rates.observed_purchase_rate_as_of_date as date)
             as observed_purchase_rate_as_of_date,
         sources_present.data_sources_present,

@@ -15,7 +15,7 @@
             as_of_date,
             count(*) as customers
         from {{ model }}
-        where purchased_next_30d is not null
+        where {{ label_column() }} is not null
         group by as_of_date
     ),
 
