@@ -19,7 +19,8 @@
 {%- set snapshot_count = positive_int_var('training_snapshot_count', 120) -%}
 {%- set snapshot_count = snapshot_count if run_includes_training() else 0 -%}
 {%- set interval_days = positive_int_var('snapshot_interval_days', 366) -%}
-{%- set label_days = positive_int_var('label_window_days', 366) %}
+{%- set label_days = positive_int_var('label_window_days', 366) -%}
+{%- set backtest_dates = backtest_label_dates_literals() %}
 -- depends_on: {{ ref('data_quality_issues') }}
 
 with
@@ -99,6 +100,14 @@ all_dates as (
         true as is_scoring_snapshot,
         false as is_training_snapshot
     from checked_bounds
+    {%- for backtest_date in backtest_dates %}
+    union all
+    -- a walk-forward backtest date (var backtest_label_dates): only its label is needed
+    select
+        {{ backtest_date }} as as_of_date,
+        false as is_scoring_snapshot,
+        false as is_training_snapshot
+    {%- endfor %}
 ),
 
 final as (
