@@ -59,3 +59,29 @@
     {%- endfor -%}
     {{ return(false) }}
 {% endmacro %}
+
+
+{#
+  The var backtest_label_dates: extra as_of dates whose labels the walk-forward
+  backtest needs (segment-and-predict backtest). A list of YYYY-MM-DD dates (or
+  one comma-separated string); empty by default. Returns the list of date
+  literals, or stops the build with a message naming the var.
+#}
+{% macro backtest_label_dates_literals() %}
+    {%- set value = var('backtest_label_dates') -%}
+    {%- if value is string -%}
+        {%- set value = value.split(',') | map('trim') | reject('equalto', '') | list -%}
+    {%- endif -%}
+    {%- set literals = [] -%}
+    {%- for item in value -%}
+        {%- set text = item | string | trim -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', text) -%}
+            {{ exceptions.raise_compiler_error(
+                "The var backtest_label_dates must be a list of dates written YYYY-MM-DD; got: '"
+                ~ text ~ "'"
+            ) }}
+        {%- endif -%}
+        {%- do literals.append("date '" ~ text ~ "'") -%}
+    {%- endfor -%}
+    {{ return(literals) }}
+{% endmacro %}

@@ -46,6 +46,7 @@
     {%- do raw_load_date_literal() -%}
     {%- do max_quarantined_share() -%}
     {%- do monitoring_psi_thresholds() -%}
+    {%- do backtest_label_dates_literals() -%}
     {{ return('') }}
 {% endmacro %}
 

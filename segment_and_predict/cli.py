@@ -314,12 +314,79 @@ def _add_convert_cdnow(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_convert_cdnow)
 
 
+def _run_backtest(args: argparse.Namespace) -> int:
+    from .backtest import (
+        BacktestError,
+        backtest_dates,
+        format_results,
+        parse_every,
+        run_backtest,
+        scratch_warehouse,
+    )
+    from .jobs import JobError, Warehouse, parse_dbt_vars
+
+    try:
+        dates = backtest_dates(args.date_from, args.date_to, parse_every(args.every))
+        dbt_vars = parse_dbt_vars(args.vars)
+    except (BacktestError, ValueError) as exc:
+        print(f"segment-and-predict backtest: error: {exc}", file=sys.stderr)
+        return 2
+    warehouse = Warehouse.from_paths(args.project_dir, args.raw_data_path, args.warehouse)
+    scratch = scratch_warehouse(warehouse).warehouse_path
+    print(f"backtest as of {', '.join(dates)} into {scratch}", file=sys.stderr)
+    started = time.monotonic()
+    try:
+        results = run_backtest(
+            warehouse, dates, dbt_vars=dbt_vars, log=lambda line: print(line, file=sys.stderr)
+        )
+    except (JobError, ValueError) as exc:
+        print(f"segment-and-predict backtest: error: {exc}", file=sys.stderr)
+        return 1
+    print(format_results(results))
+    print(
+        f"backtest_results written to {scratch} in {time.monotonic() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add_backtest(subparsers: argparse._SubParsersAction) -> None:
+    from .jobs import DEFAULT_RAW_DATA_PATH
+
+    help_text = (
+        "walk-forward backtest: train and score as of each date in a scratch warehouse and "
+        "record realised metrics in its backtest_results table (docs/backtest.md)"
+    )
+    p = subparsers.add_parser("backtest", help=help_text, description=help_text)
+    p.add_argument("--from", dest="date_from", type=_date, required=True, help="first as_of date")
+    p.add_argument("--to", dest="date_to", type=_date, required=True, help="last as_of date")
+    p.add_argument("--every", default="30d", help="days between dates (default: %(default)s)")
+    p.add_argument(
+        "--raw-data-path",
+        default=DEFAULT_RAW_DATA_PATH,
+        help="folder of the raw Parquet export (default: %(default)s)",
+    )
+    p.add_argument(
+        "--warehouse",
+        default=None,
+        help="the main DuckDB file; the backtest writes <name>_backtest.duckdb beside it and "
+        "never touches this one (default: $SAP_DUCKDB_PATH or "
+        "warehouse/segment_and_predict.duckdb)",
+    )
+    p.add_argument(
+        "--vars", default="", help="more dbt vars as a YAML mapping (e.g. your quality gates)"
+    )
+    p.add_argument("--project-dir", default=".", help="the dbt project folder (default: .)")
+    p.set_defaults(func=_run_backtest)
+
+
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_generate,
     _add_build,
     _add_daily,
     _add_convert_cdnow,
     _add_report,
+    _add_backtest,
 ]
 
 

@@ -1,8 +1,15 @@
 {#
   The as_of dates features are built for: the scoring date, and, in a run that
   trains (a model tagged "training" is selected), training snapshots every
-  snapshot_interval_days back from the latest date whose label window is fully
-  observed. One row per date; a date can be both.
+  snapshot_interval_days back from the latest date whose label window has
+  closed by the scoring date. One row per date; a date can be both.
+
+  The scoring date (var as_of_date) anchors every date: a label window counts
+  as observed only when it ends on or before the scoring date, so training,
+  validation, test, threshold, gates and every figure derived from labels use
+  orders strictly before as_of_date, as a build on the export cut at that date
+  would (tests/python/test_as_of_pipeline.py). With the default as_of_date (the
+  day after the last event) this is the end of the data, as before.
 
   An explicit as_of_date outside the data stops the build here with a plain
   error (after the first sign-up, at most the day after the last event).
@@ -12,7 +19,8 @@
 {%- set snapshot_count = positive_int_var('training_snapshot_count', 120) -%}
 {%- set snapshot_count = snapshot_count if run_includes_training() else 0 -%}
 {%- set interval_days = positive_int_var('snapshot_interval_days', 366) -%}
-{%- set label_days = positive_int_var('label_window_days', 366) %}
+{%- set label_days = positive_int_var('label_window_days', 366) -%}
+{%- set backtest_dates = backtest_label_dates_literals() %}
 -- depends_on: {{ ref('data_quality_issues') }}
 
 with
@@ -41,8 +49,10 @@ bounds as (
         cast(max(last_event_at) as date) as last_observed_date,
         {{ scoring_literal or 'cast(max(last_event_at) as date) + 1' }} as scoring_as_of_date,
         -- the label window [d, d + label_days) is observed when it ends by the
-        -- end of the last observed day
-        cast(max(last_event_at) as date) + 1 - {{ label_days }} as latest_labelled_as_of_date,
+        -- scoring date (at most the day after the last event): no label ever
+        -- counts an order at or after as_of_date
+        {{ scoring_literal or 'cast(max(last_event_at) as date) + 1' }} - {{ label_days }}
+            as latest_labelled_as_of_date,
         (select cast(min(customers.signed_up_at) as date) from customers) as first_signup_date
     from event_timestamps
 ),
@@ -90,6 +100,14 @@ all_dates as (
         true as is_scoring_snapshot,
         false as is_training_snapshot
     from checked_bounds
+    {%- for backtest_date in backtest_dates %}
+    union all
+    -- a walk-forward backtest date (var backtest_label_dates): only its label is needed
+    select
+        {{ backtest_date }} as as_of_date,
+        false as is_scoring_snapshot,
+        false as is_training_snapshot
+    {%- endfor %}
 ),
 
 final as (
@@ -97,7 +115,7 @@ final as (
         all_dates.as_of_date,
         bool_or(all_dates.is_scoring_snapshot) as is_scoring_snapshot,
         bool_or(all_dates.is_training_snapshot) as is_training_snapshot,
-        all_dates.as_of_date + {{ label_days }} <= any_value(checked_bounds.last_observed_date) + 1
+        all_dates.as_of_date + {{ label_days }} <= any_value(checked_bounds.scoring_as_of_date)
             as is_label_observed,
         all_dates.as_of_date + {{ label_days }} as label_window_end_date,
         any_value(checked_bounds.last_observed_date) as last_observed_date

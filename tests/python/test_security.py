@@ -108,6 +108,7 @@ VALIDATED_ELSEWHERE = {
     "data_quality_max_quarantined_share": "max_quarantined_share",
     "monitoring_psi_warn": "monitoring_psi_thresholds",
     "monitoring_psi_fail": "monitoring_psi_thresholds",
+    "backtest_label_dates": "backtest_label_dates_literals",
 }
 
 

@@ -33,9 +33,7 @@ propensity_models as (
 ),
 
 observed as (
-    select
-        any_value(last_observed_date) as last_observed_date,
-        any_value(as_of_date) filter (where is_scoring_snapshot) as scoring_as_of_date
+    select any_value(as_of_date) filter (where is_scoring_snapshot) as scoring_as_of_date
     from snapshot_dates
 ),
 
@@ -53,9 +51,10 @@ evaluated_dates as (
     select distinct propensity_scores.as_of_date
     from propensity_scores
     cross join observed
-    -- the window [d, d + label_days) ends by the end of the last observed day
+    -- the window [d, d + label_days) ends by the scoring date (as_of_date),
+    -- never counting an order at or after it
     where
-        propensity_scores.as_of_date + {{ label_days }} <= observed.last_observed_date + 1
+        propensity_scores.as_of_date + {{ label_days }} <= observed.scoring_as_of_date
         and (
             propensity_scores.as_of_date = observed.scoring_as_of_date
             or propensity_scores.as_of_date not in (
