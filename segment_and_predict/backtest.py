@@ -32,8 +32,9 @@ import duckdb
 import pandas as pd
 
 from .jobs import JobError, Warehouse, full_build, job_vars, run_dbt
+from .labels import label_column
 from .propensity.baselines import LogisticRegressionBaseline, RecencyFrequencyRule
-from .propensity.data import LABEL, FeatureEncoder, label_as_float, split_snapshots
+from .propensity.data import FeatureEncoder, label_as_float, split_snapshots
 from .propensity.metrics import classification_metrics
 from .propensity.model import PropensityModel
 from .propensity.training import train_propensity_model
@@ -117,7 +118,11 @@ class _DatePredictions:
 
 
 def _predict_as_of(
-    con: duckdb.DuckDBPyConnection, as_of_date: str, succeeded: bool, max_training_rows: int
+    con: duckdb.DuckDBPyConnection,
+    as_of_date: str,
+    succeeded: bool,
+    max_training_rows: int,
+    label: str,
 ):
     """Scores of the three methods as of the date, from the model this build trained."""
     registry = con.execute(
@@ -140,7 +145,7 @@ def _predict_as_of(
         return None
     encoder = FeatureEncoder().fit(split.train)
     x_train, x_val = encoder.transform(split.train), encoder.transform(split.validation)
-    y_train, y_val = label_as_float(split.train[LABEL]), label_as_float(split.validation[LABEL])
+    y_train, y_val = label_as_float(split.train[label]), label_as_float(split.validation[label])
     model = PropensityModel.from_json(model_json)
     scores = pd.DataFrame({"customer_id": scoring["customer_id"].to_numpy()})
     scores[LIGHTGBM] = model.predict_probability(model.encoder_.transform(scoring))
@@ -186,7 +191,9 @@ def _scratch_env(scratch: Warehouse) -> dict[str, str]:
     return {"DBT_TARGET_PATH": str(scratch.project_dir / "target" / "backtest" / name)}
 
 
-def _labels(scratch: Warehouse, dates: list[str], dbt_vars: Mapping[str, object]) -> pd.DataFrame:
+def _labels(
+    scratch: Warehouse, dates: list[str], dbt_vars: Mapping[str, object], label: str
+) -> pd.DataFrame:
     """customer_id, as_of_date, label and window end of each backtest date (int_purchase_labels)."""
     result = run_dbt(
         ["run", "--select", "int_snapshot_dates", "int_customer_snapshots", "int_purchase_labels"],
@@ -204,7 +211,7 @@ def _labels(scratch: Warehouse, dates: list[str], dbt_vars: Mapping[str, object]
     with duckdb.connect(str(scratch.warehouse_path), read_only=True) as con:
         return con.execute(
             f"select customer_id, cast(as_of_date as varchar) as as_of_date, "
-            f"label_window_end_date, {LABEL} as label "
+            f"label_window_end_date, {label} as label "
             f"from intermediate.int_purchase_labels where as_of_date in ({in_dates})"
         ).df()
 
@@ -275,6 +282,10 @@ def run_backtest(
         dbt_vars.get("propensity_max_training_rows")
         or _project_var(main.project_dir, "propensity_max_training_rows")
     )
+    # the label column is named for its window (segment_and_predict.labels)
+    label = label_column(
+        dbt_vars.get("label_window_days") or _project_var(main.project_dir, "label_window_days")
+    )
     if scratch.warehouse_path.resolve() == main.warehouse_path.resolve():
         raise BacktestError("the scratch warehouse would be the main warehouse")
     for leftover in (scratch.warehouse_path, Path(f"{scratch.warehouse_path}.wal")):
@@ -291,7 +302,9 @@ def run_backtest(
         )
         with duckdb.connect(str(scratch.warehouse_path), read_only=True) as con:
             try:
-                predictions = _predict_as_of(con, date, result.returncode == 0, max_training_rows)
+                predictions = _predict_as_of(
+                    con, date, result.returncode == 0, max_training_rows, label
+                )
             except duckdb.CatalogException:
                 predictions = None
         if predictions is None:
@@ -308,7 +321,7 @@ def run_backtest(
             f"(gate {'passed' if predictions.passed_quality_gate else 'failed'}), {status}, "
             f"{time.monotonic() - started:.0f} s"
         )
-    labels = _labels(scratch, dates, dbt_vars)
+    labels = _labels(scratch, dates, dbt_vars, label)
     rows = [row for p in collected for row in _result_rows(p, labels)]
     return _write_results(scratch, rows)
 
