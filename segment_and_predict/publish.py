@@ -42,6 +42,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 PUBLIC_SCHEMA = "main"
 # History tables (customer x as_of_date) are written one Parquet file per date.
 PARTITIONED_TABLES = {
@@ -236,8 +238,6 @@ def _write_duckdb_file(snapshot_dir: Path, plans: dict[str, dict]) -> None:
     Written from a private in-memory DuckDB, so it never touches the caller's
     connection or transaction.
     """
-    import duckdb
-
     target = snapshot_dir / DUCKDB_FILE_NAME
     with duckdb.connect() as con:
         con.execute(
@@ -301,34 +301,8 @@ def _prune(publish_dir: Path, keep: Path) -> None:
             leftover.unlink()
 
 
-def publish_snapshot(con, publish_dir: str | os.PathLike[str]) -> PublishResult:
-    """Publish every table of schema main of ``con``'s current database; swap it in at once.
-
-    Safe to interrupt at any point: until the final rename the previous
-    snapshot stays current and untouched, and the next call removes what an
-    interrupted one left behind. Publishing unchanged content again changes nothing.
-    """
-    started = time.perf_counter()
-    publish_dir = Path(publish_dir).absolute()
-    plans = {table: _table_plan(con, table) for table in _public_tables(con)}
-    if not plans:
-        raise PublishError(
-            f"There is no table in schema {PUBLIC_SCHEMA} to publish: build the project first."
-        )
-    snapshot_dir = publish_dir / "snapshots" / _snapshot_id(plans)
-    tables = [
-        PublishedTable(
-            name=table,
-            row_count=sum(count for count, _ in plan["checksums"].values()),
-            partition_column=plan["partition_column"],
-            partitions=len(plan["checksums"]) if plan["partition_column"] else 0,
-        )
-        for table, plan in plans.items()
-    ]
-    previous = current_snapshot(publish_dir)
-    if previous is not None and previous == snapshot_dir.resolve():
-        return PublishResult(snapshot_dir, tables, 0, 0, time.perf_counter() - started, False)
-
+def _write_snapshot(con, plans: dict[str, dict], snapshot_dir: Path, previous: Path | None):
+    """Write the snapshot folder, then make it current; returns (files written, linked)."""
     reusable = _previous_files(previous)
     if snapshot_dir.exists():  # left by an interrupted publish; never the current one
         shutil.rmtree(snapshot_dir)
@@ -358,8 +332,6 @@ def publish_snapshot(con, publish_dir: str | os.PathLike[str]) -> PublishResult:
             written += 1
             if pause and written == 1:
                 time.sleep(pause)
-        if partition_column is None and not plan["checksums"]:
-            raise AssertionError("an unpartitioned table always has one checksum row")
     _write_duckdb_file(snapshot_dir, plans)
     manifest = {
         "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -368,8 +340,49 @@ def publish_snapshot(con, publish_dir: str | os.PathLike[str]) -> PublishResult:
     }
     # The manifest is written last: a snapshot folder without one is incomplete.
     (snapshot_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    publish_dir = snapshot_dir.parent.parent
     _swap_current(publish_dir, snapshot_dir)
     _prune(publish_dir, snapshot_dir)
+    return written, linked
+
+
+def publish_snapshot(con, publish_dir: str | os.PathLike[str]) -> PublishResult:
+    """Publish every table of schema main of ``con``'s current database; swap it in at once.
+
+    Safe to interrupt at any point: until the final rename the previous
+    snapshot stays current and untouched, and the next call removes what an
+    interrupted one left behind. Publishing unchanged content again changes nothing.
+    """
+    started = time.perf_counter()
+    publish_dir = Path(publish_dir).absolute()
+    plans = {table: _table_plan(con, table) for table in _public_tables(con)}
+    if not plans:
+        raise PublishError(
+            f"There is no table in schema {PUBLIC_SCHEMA} to publish: build the project first."
+        )
+    snapshot_dir = publish_dir / "snapshots" / _snapshot_id(plans)
+    tables = [
+        PublishedTable(
+            name=table,
+            row_count=sum(count for count, _ in plan["checksums"].values()),
+            partition_column=plan["partition_column"],
+            partitions=len(plan["checksums"]) if plan["partition_column"] else 0,
+        )
+        for table, plan in plans.items()
+    ]
+    previous = current_snapshot(publish_dir)
+    if previous is not None and previous == snapshot_dir.resolve():
+        return PublishResult(snapshot_dir, tables, 0, 0, time.perf_counter() - started, False)
+
+    try:
+        written, linked = _write_snapshot(con, plans, snapshot_dir, previous)
+    except (OSError, duckdb.IOException) as exc:
+        raise PublishError(
+            f"Could not write the BI snapshot to {publish_dir}: {exc}. The tables in the "
+            "warehouse are built and the previous snapshot is still the one readers see. "
+            f"Make the folder writable, or set {PUBLISH_DIR_ENV} to a folder that is, "
+            "then run the job again (docs/bi.md)."
+        ) from None
     return PublishResult(snapshot_dir, tables, written, linked, time.perf_counter() - started, True)
 
 
@@ -377,8 +390,6 @@ def publish_warehouse(
     warehouse_path: str | os.PathLike[str], publish_dir: str | os.PathLike[str] | None = None
 ) -> PublishResult:
     """Publish a built warehouse file (opened read-only) to ``publish_dir``."""
-    import duckdb
-
     warehouse_path = Path(warehouse_path)
     if not warehouse_path.is_file():
         raise PublishError(f"There is no warehouse at {warehouse_path}: build the project first.")

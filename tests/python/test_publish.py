@@ -31,6 +31,7 @@ from segment_and_predict.publish import (
     MANIFEST_NAME,
     PARTITIONED_TABLES,
     PAUSE_ENV,
+    PublishError,
     current_snapshot,
     default_publish_dir,
     publish_warehouse,
@@ -140,6 +141,50 @@ def _daily_command(warehouse: Warehouse, as_of_date: str, extra: list[str] = ())
 
 def _snapshot_content(python: Path | str, warehouse: Warehouse) -> dict:
     return _digests(python, _published_file(warehouse))["tables"]
+
+
+def _tiny_warehouse(path: Path) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "create table propensity_scores as select 'c' || i as customer_id, "
+            "date '2026-11-01' as as_of_date, i / 10 as propensity, "
+            "i::hugeint as big_count from range(10) t(i)"
+        )
+        con.execute("create table segment_profiles as select 1 as segment_id, 'A' as name")
+    return path
+
+
+def test_a_day_writes_its_partition_and_links_the_unchanged_history(tmp_path):
+    warehouse = _tiny_warehouse(tmp_path / "tiny.duckdb")
+    first = publish_warehouse(warehouse, tmp_path / "bi")
+    old_file = first.snapshot_dir / "parquet/propensity_scores/as_of_date=2026-11-01/data.parquet"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into propensity_scores select customer_id, date '2026-11-02', "
+            "propensity, big_count from propensity_scores"
+        )
+    second = publish_warehouse(warehouse, tmp_path / "bi")
+    assert (first.written_files, second.written_files, second.linked_files) == (2, 1, 2)
+    same_file = second.snapshot_dir / "parquet/propensity_scores/as_of_date=2026-11-01/data.parquet"
+    assert os.stat(same_file).st_ino == os.stat(old_file).st_ino
+    assert current_snapshot(tmp_path / "bi") == second.snapshot_dir
+    assert not publish_warehouse(warehouse, tmp_path / "bi").changed
+    with duckdb.connect(str(second.snapshot_dir / DUCKDB_FILE_NAME), read_only=True) as con:
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = 'propensity_scores'"
+            ).fetchall()
+        )
+    assert types["big_count"] == "HUGEINT" and types["as_of_date"] == "DATE"
+
+
+def test_an_unwritable_publish_folder_is_a_plain_error(tmp_path):
+    warehouse = _tiny_warehouse(tmp_path / "tiny.duckdb")
+    not_a_folder = tmp_path / "bi"
+    not_a_folder.write_text("a file where the snapshot folder should be")
+    with pytest.raises(PublishError, match="Could not write the BI snapshot to .* SAP_PUBLISH_DIR"):
+        publish_warehouse(warehouse, not_a_folder)
 
 
 def test_bi_snapshot_refs_every_public_table(built_warehouse):
