@@ -341,8 +341,6 @@ def test_a_kill_during_publish_leaves_the_previous_snapshot_whole(built_warehous
     assert_dbt_ok(daily_build(warehouse, as_of_date=NEW_DATE, capture=True))
     after = current_snapshot(publish_dir)
     assert after != before and (after / MANIFEST_NAME).is_file()
-    content_after = _snapshot_content(sys.executable, warehouse)
-    assert content_after["propensity_scores"] != content_before["propensity_scores"]
     with duckdb.connect(str(after / DUCKDB_FILE_NAME), read_only=True) as con:
         assert (
             con.execute(
@@ -365,10 +363,10 @@ def test_a_failed_run_publishes_nothing(built_warehouse, tmp_path):
     result = daily_build(
         warehouse,
         as_of_date=NEW_DATE,
-        dbt_vars={"monitoring_psi_warn": 0.0000001, "monitoring_psi_fail": 0.0000002},
+        dbt_vars={"monitoring_psi_warn": 0.0001, "monitoring_psi_fail": 0.0002},
         capture=True,
     )
     assert result.returncode != 0
-    assert "bi_snapshot" in result.stdout and "SKIP" in result.stdout
+    assert re.search(r"SKIP relation publishing\.bi_snapshot", result.stdout), result.stdout[-3000:]
     assert current_snapshot(publish_dir) == before
     assert sorted((publish_dir / "snapshots").iterdir()) == snapshots_before
