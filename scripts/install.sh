@@ -15,3 +15,10 @@ fi
 echo "==> installing pinned dependencies (pyproject.toml)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+# A DuckDB 1.4 client in its own virtualenv: the tests read the published BI
+# snapshot with it, as BI tools with an older embedded DuckDB do (docs/bi.md).
+if ! .venv-duckdb14/bin/python -c "import duckdb, pytz; assert duckdb.__version__.startswith('1.4')" >/dev/null 2>&1; then
+    echo "==> creating .venv-duckdb14 (DuckDB 1.4 client for the BI snapshot tests)"
+    "$python_bin" -m venv .venv-duckdb14
+    .venv-duckdb14/bin/python -m pip install --quiet --disable-pip-version-check "duckdb==1.4.*" "pytz"
+fi

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .publish import PUBLISH_DIR_ENV, default_publish_dir
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks; DuckDB's own file lock still applies
@@ -205,6 +207,10 @@ def run_dbt(
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
     )
+    # Where the bi_snapshot model publishes: beside this warehouse unless set
+    # (docs/bi.md). Set here from the warehouse the user named, so a run on a
+    # working copy of it still publishes to the same place.
+    env.setdefault(PUBLISH_DIR_ENV, str(default_publish_dir(warehouse.warehouse_path)))
     env.update(extra_env or {})
     command = [
         dbt_executable(),
