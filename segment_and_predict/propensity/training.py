@@ -18,6 +18,7 @@ from segment_and_predict.propensity.baselines import (
     LogisticRegressionBaseline,
     RecencyFrequencyRule,
 )
+from segment_and_predict.propensity.bootstrap import compare_with_baselines, worse_than_a_baseline
 from segment_and_predict.propensity.data import (
     AS_OF_DATE,
     CUSTOMER_ID,
@@ -95,7 +96,11 @@ def parse_bool_var(name: str, value: object) -> bool:
 
 
 def beats_baselines(metrics: dict, baseline_metrics: dict[str, dict]) -> bool:
-    """True when the model's roc_auc and pr_auc are strictly above every baseline's."""
+    """True when the model's roc_auc and pr_auc are strictly above every baseline's.
+
+    A point comparison on the test rows, recorded for reading; the gate asks
+    the noise-aware question instead (:func:`passes_quality_gate`).
+    """
     beats = ("roc_auc", "pr_auc")
     return all(metrics[m] > b[m] for b in baseline_metrics.values() for m in beats)
 
@@ -106,21 +111,31 @@ def passes_quality_gate(
     gate: dict,
     *,
     must_beat_baselines: bool = True,
+    baseline_comparison: dict | None = None,
 ) -> bool:
-    """True when every gate threshold holds and (by default) the model beats every baseline.
+    """True when every gate threshold holds and (by default) no baseline is better.
 
-    ``gate`` maps metric names to minimum values (maximum for brier and log_loss);
-    "beats" means a strictly higher roc_auc and pr_auc than each baseline (see
-    :func:`beats_baselines`). ``must_beat_baselines=False`` drops that last
-    requirement, for a business whose only data is purchase history and where a
-    recency/frequency rule is as good as any model (docs/bring_your_own_data.md).
+    ``gate`` maps metric names to minimum values (maximum for brier and log_loss).
+    "No baseline is better" means, given ``baseline_comparison`` (the paired
+    bootstrap of :func:`~segment_and_predict.propensity.bootstrap.compare_with_baselines`,
+    as training records it), that no baseline's ROC-AUC or PR-AUC is higher
+    than the model's beyond the noise of the test rows (the interval of
+    model - baseline lies entirely below zero): a tie passes. Without it, the
+    point comparison of :func:`beats_baselines` decides.
+    ``must_beat_baselines=False`` drops that last requirement, for a business
+    whose only data is purchase history and where a recency/frequency rule is as
+    good as any model (docs/bring_your_own_data.md).
     """
     for name, limit in gate.items():
         value = metrics[name]
         ok = value <= limit if name in _LOWER_IS_BETTER else value >= limit
         if not ok or math.isnan(value):
             return False
-    return beats_baselines(metrics, baseline_metrics) or not must_beat_baselines
+    if not must_beat_baselines:
+        return True
+    if baseline_comparison is not None:
+        return not worse_than_a_baseline(baseline_comparison)
+    return beats_baselines(metrics, baseline_metrics)
 
 
 def train_propensity_model(
@@ -141,9 +156,12 @@ def train_propensity_model(
     (last: metrics only). Rows with a null label are ignored.
 
     ``gate`` maps metric names to minimum values (maximum for brier/log_loss);
-    default ``DEFAULT_GATE``. The model passes when every gate holds and it beats
-    both baselines on test roc_auc and pr_auc; with ``must_beat_baselines=False``
-    the thresholds alone decide (the row still records ``beats_baselines``).
+    default ``DEFAULT_GATE``. The model passes when every gate holds and neither
+    baseline is better on test roc_auc or pr_auc beyond the noise of the test
+    rows (a paired bootstrap over test customers, fixed seed; the intervals go
+    to ``baseline_comparison_json``); with ``must_beat_baselines=False`` the
+    thresholds alone decide (the row still records ``beats_baselines``, the
+    point comparison, and ``is_worse_than_a_baseline``).
 
     Raises ValueError for missing key/label columns, no labelled rows, fewer than
     3 labelled snapshots, or a single class in train, validation or test.
@@ -186,6 +204,9 @@ def train_propensity_model(
         rule.name: classification_metrics(y_test, p_rule, rule.threshold_),
     }
     baseline_metrics[rule.name]["signals"] = list(rule.signals_)
+    comparison = compare_with_baselines(
+        y_test, p_test, {logreg.name: p_logreg, rule.name: p_rule}, seed=seed
+    )
 
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(X_test), min(SHAP_SAMPLE_ROWS, len(X_test)), replace=False))
@@ -227,8 +248,14 @@ def train_propensity_model(
         },
         "best_iteration": model.best_iteration_,
         "beats_baselines": beats_baselines(metrics, baseline_metrics),
+        "baseline_comparison_json": _json(comparison),
+        "is_worse_than_a_baseline": worse_than_a_baseline(comparison),
         "passed_quality_gate": passes_quality_gate(
-            metrics, baseline_metrics, gate, must_beat_baselines=must_beat_baselines
+            metrics,
+            baseline_metrics,
+            gate,
+            must_beat_baselines=must_beat_baselines,
+            baseline_comparison=comparison,
         ),
         "gate_json": _json({**gate, "must_beat_baselines": must_beat_baselines}),
         "gains_json": _json(gains_table(y_test, p_test)),
