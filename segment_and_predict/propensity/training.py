@@ -52,6 +52,11 @@ class TrainingResult:
     Attributes
     ----------
     model : PropensityModel
+        The model chosen on the out-of-time split, which the test metrics describe.
+    served_model : PropensityModel
+        The model stored in the registry and served: ``model`` refitted on every
+        labelled snapshot (same trees count and threshold), or ``model`` itself
+        when training ran with ``refit=False``.
     registry_row : dict
         Flat dict of scalars for the model registry (see ``train_propensity_model``).
     test_predictions : DataFrame
@@ -62,6 +67,7 @@ class TrainingResult:
     model: PropensityModel
     registry_row: dict
     test_predictions: pd.DataFrame
+    served_model: PropensityModel | None = None
 
 
 def _json(value: object) -> str:
@@ -147,6 +153,7 @@ def train_propensity_model(
     seed: int = 42,
     exclude_features: tuple[str, ...] | list[str] = (),
     must_beat_baselines: bool = True,
+    refit: bool = True,
 ) -> TrainingResult:
     """Train, evaluate out of time and describe a purchase-propensity model.
 
@@ -162,6 +169,13 @@ def train_propensity_model(
     to ``baseline_comparison_json``); with ``must_beat_baselines=False`` the
     thresholds alone decide (the row still records ``beats_baselines``, the
     point comparison, and ``is_worse_than_a_baseline``).
+
+    With ``refit`` (the default), once the number of trees and the threshold
+    are chosen, the trees are grown again on every labelled snapshot (train,
+    validation and test) and that refit is the model stored and served. The
+    test metrics, gains, calibration, curves and the baseline comparison still
+    describe the model chosen before the refit, on test rows it never saw: the
+    refit has no held-out rows left to measure it (docs/model_comparison.md).
 
     Raises ValueError for missing key/label columns, no labelled rows, fewer than
     3 labelled snapshots, or a single class in train, validation or test.
@@ -208,18 +222,29 @@ def train_propensity_model(
         y_test, p_test, {logreg.name: p_logreg, rule.name: p_rule}, seed=seed
     )
 
+    # Trees and threshold are chosen and measured; grow the trees again on every
+    # labelled date, so the served model has seen the latest behaviour.
+    served = model
+    refit_dates: list = []
+    if refit:
+        served = model.refitted(
+            pd.concat([X_train, X_val, X_test]), np.concatenate([y_train, y_val, y_test])
+        )
+        refit_dates = [*split.train_dates, split.validation_date, split.test_date]
+    p_served_test = p_test if served is model else served.predict_probability(X_test)
+
     rng = np.random.default_rng(seed)
     sample = np.sort(rng.choice(len(X_test), min(SHAP_SAMPLE_ROWS, len(X_test)), replace=False))
-    importance = feature_importance(model, X_test.iloc[sample])
+    importance = feature_importance(served, X_test.iloc[sample])
     curves = (
         curve_points(y_test, p_test, "lightgbm")
         + curve_points(y_test, p_logreg, logreg.name)
         + curve_points(y_test, p_rule, rule.name)
     )
 
-    model_json = model.to_json()
+    model_json = served.to_json()
     trained_at = datetime.now(UTC)
-    model_hash = hashlib.sha256(model.booster_.model_to_string().encode()).hexdigest()[:8]
+    model_hash = hashlib.sha256(served.booster_.model_to_string().encode()).hexdigest()[:8]
     row = {
         "model_id": f"prop_{trained_at:%Y%m%dT%H%M%SZ}_{model_hash}",
         "trained_at": trained_at,
@@ -229,6 +254,8 @@ def train_propensity_model(
         "n_train": len(split.train),
         "n_validation": len(split.validation),
         "n_test": len(split.test),
+        "refit_as_of_dates": _json([iso_date(d) for d in refit_dates]),
+        "n_refit": len(X_train) + len(X_val) + len(X_test) if refit else 0,
         "test_positive_rate": metrics["positive_rate"],
         "n_features": len(model.features_),
         "params_json": _json(model.params_),
@@ -238,7 +265,7 @@ def train_propensity_model(
         ),
         "library_versions_json": _json(library_versions()),
         "model_json": model_json,
-        "threshold": model.threshold_,
+        "threshold": served.threshold_,
         **{name: metrics[name] for name in METRIC_NAMES},
         "baseline_metrics_json": _json(baseline_metrics),
         **{
@@ -266,7 +293,7 @@ def train_propensity_model(
             monitoring.model_reference(
                 split.train,
                 encoder,
-                p_test,
+                p_served_test,
                 train_as_of_dates=[iso_date(d) for d in split.train_dates],
                 test_as_of_date=iso_date(split.test_date),
             )
@@ -286,4 +313,6 @@ def train_propensity_model(
             "rule_probability": p_rule,
         }
     )
-    return TrainingResult(model=model, registry_row=row, test_predictions=test_predictions)
+    return TrainingResult(
+        model=model, registry_row=row, test_predictions=test_predictions, served_model=served
+    )
