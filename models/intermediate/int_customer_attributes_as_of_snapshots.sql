@@ -18,7 +18,15 @@ tier_as_of_snapshot as (
     select
         loyalty_tier_changes.customer_id,
         snapshot_dates.as_of_date,
-        arg_max(loyalty_tier_changes.loyalty_tier, loyalty_tier_changes.changed_at) as loyalty_tier,
+        -- changes at the same instant: the value breaks the tie, so every
+        -- build picks the same one (arg_max alone picks any)
+        arg_max(
+            loyalty_tier_changes.loyalty_tier,
+            struct_pack(
+                changed_at := loyalty_tier_changes.changed_at,
+                loyalty_tier := loyalty_tier_changes.loyalty_tier
+            )
+        ) as loyalty_tier,
         max(loyalty_tier_changes.changed_at) as latest_event_at
     from loyalty_tier_changes
     inner join snapshot_dates
@@ -31,7 +39,11 @@ subscription_as_of_snapshot as (
         email_subscription_changes.customer_id,
         snapshot_dates.as_of_date,
         arg_max(
-            email_subscription_changes.is_subscribed, email_subscription_changes.changed_at
+            email_subscription_changes.is_subscribed,
+            struct_pack(
+                changed_at := email_subscription_changes.changed_at,
+                is_subscribed := email_subscription_changes.is_subscribed
+            )
         ) as is_email_subscribed,
         max(email_subscription_changes.changed_at) as latest_event_at
     from email_subscription_changes

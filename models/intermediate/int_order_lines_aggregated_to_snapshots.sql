@@ -41,7 +41,7 @@ lines_before_snapshot as (
         lines_with_group.customer_id,
         snapshot_dates.as_of_date,
         lines_with_group.category_group,
-        lines_with_group.line_total,
+        {{ exact_decimal('lines_with_group.line_total') }} as line_total,
         lines_with_group.ordered_at
     from lines_with_group
     inner join snapshot_dates
@@ -55,8 +55,11 @@ final as (
         customer_id,
         as_of_date,
         {%- for category_group in category_groups %}
-            coalesce(sum(line_total) filter (where category_group = '{{ category_group }}'), 0)
-            / nullif(sum(line_total), 0) as share_spend_{{ category_group }},
+            cast(
+                coalesce(sum(line_total) filter (where category_group = '{{ category_group }}'), 0)
+                as double
+            )
+            / cast(nullif(sum(line_total), 0) as double) as share_spend_{{ category_group }},
         {%- endfor %}
         max(ordered_at) as latest_event_at
     from lines_before_snapshot

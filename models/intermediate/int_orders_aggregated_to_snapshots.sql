@@ -16,7 +16,7 @@ orders_before_snapshot as (
     select
         orders.customer_id,
         snapshot_dates.as_of_date,
-        orders.order_total,
+        {{ exact_decimal('orders.order_total') }} as order_total,
         orders.discount_amount,
         orders.ordered_at,
         snapshot_dates.as_of_date - cast(orders.ordered_at as date) as days_before_snapshot
@@ -35,8 +35,8 @@ final as (
         count(*) filter (where days_before_snapshot <= 90) as orders_90d,
         count(*) as orders_365d,
         min(days_before_snapshot) as days_since_last_order,
-        avg(order_total) as avg_order_value_365d,
-        sum(order_total) as total_spend_365d,
+        cast(avg(order_total) as double) as avg_order_value_365d,
+        cast(sum(order_total) as double) as total_spend_365d,
         avg(case when discount_amount > 0 then 1.0 else 0.0 end) as discount_usage_rate_365d,
         case
             when count(*) >= 2
@@ -44,10 +44,16 @@ final as (
                     date_diff('second', min(ordered_at), max(ordered_at))
                     / 86400.0 / (count(*) - 1)
         end as avg_days_between_orders_365d,
-        coalesce(sum(order_total) filter (where days_before_snapshot <= 30), 0) as spend_30d,
-        coalesce(
-            sum(order_total) filter (where days_before_snapshot > 30 and days_before_snapshot <= 60),
-            0
+        cast(
+            coalesce(sum(order_total) filter (where days_before_snapshot <= 30), 0) as double
+        ) as spend_30d,
+        cast(
+            coalesce(
+                sum(order_total) filter (
+                    where days_before_snapshot > 30 and days_before_snapshot <= 60
+                ),
+                0
+            ) as double
         ) as spend_prior_30d,
         max(ordered_at) as latest_event_at
     from orders_before_snapshot

@@ -16,7 +16,7 @@ returns_before_snapshot as (
     select
         returns.customer_id,
         snapshot_dates.as_of_date,
-        returns.refund_amount,
+        {{ exact_decimal('returns.refund_amount') }} as refund_amount,
         returns.returned_at,
         snapshot_dates.as_of_date - cast(returns.returned_at as date) as days_before_snapshot
     from returns
@@ -31,7 +31,7 @@ final as (
         customer_id,
         as_of_date,
         count(*) filter (where days_before_snapshot <= 90) as returns_90d,
-        sum(refund_amount) as refunded_amount_365d,
+        cast(sum(refund_amount) as double) as refunded_amount_365d,
         max(returned_at) as latest_event_at
     from returns_before_snapshot
     group by customer_id, as_of_date

@@ -15,7 +15,7 @@ sessions_before_snapshot as (
         sessions.customer_id,
         snapshot_dates.as_of_date,
         sessions.session_channel,
-        sessions.duration_seconds,
+        {{ exact_decimal('sessions.duration_seconds') }} as duration_seconds,
         sessions.pages_viewed,
         sessions.product_views,
         sessions.cart_adds,
@@ -42,8 +42,8 @@ final as (
         count(*) filter (
             where days_before_snapshot <= 30 and session_channel = 'web'
         ) as web_sessions_30d,
-        avg(duration_seconds) filter (
-            where days_before_snapshot <= 30
+        cast(
+            avg(duration_seconds) filter (where days_before_snapshot <= 30) as double
         ) as avg_session_duration_seconds_30d,
         avg(pages_viewed) filter (where days_before_snapshot <= 30) as pages_per_session_30d,
         cast(coalesce(sum(product_views) filter (where days_before_snapshot <= 30), 0) as bigint)

@@ -21,7 +21,7 @@ tickets_before_snapshot as (
         snapshot_dates.as_of_date - cast(support_tickets.opened_at as date) as days_before_snapshot,
         support_tickets.resolved_at < snapshot_dates.as_of_date as is_resolved_before_snapshot,
         date_diff('second', support_tickets.opened_at, support_tickets.resolved_at)
-        / 3600.0 as resolution_hours,
+            as resolution_seconds,
         support_tickets.resolved_at,
         support_tickets.csat_score
     from support_tickets
@@ -36,8 +36,11 @@ final as (
         customer_id,
         as_of_date,
         count(*) filter (where days_before_snapshot <= 90) as tickets_90d,
-        avg(resolution_hours) filter (where is_resolved_before_snapshot) as avg_resolution_hours_365d,
-        arg_max(csat_score, resolved_at) filter (
+        -- averaged in whole seconds (exact integer sums), then converted to hours
+        avg(resolution_seconds) filter (where is_resolved_before_snapshot)
+        / 3600.0 as avg_resolution_hours_365d,
+        -- tickets resolved at the same instant: the score breaks the tie
+        arg_max(csat_score, struct_pack(resolved_at := resolved_at, csat_score := csat_score)) filter (
             where is_resolved_before_snapshot and csat_score is not null
         ) as last_csat_score,
         greatest(

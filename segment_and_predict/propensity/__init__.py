@@ -11,6 +11,7 @@ from segment_and_predict.propensity.baselines import (
     LogisticRegressionBaseline,
     RecencyFrequencyRule,
 )
+from segment_and_predict.propensity.bootstrap import compare_with_baselines, worse_than_a_baseline
 from segment_and_predict.propensity.data import (
     AS_OF_DATE,
     CUSTOMER_ID,
@@ -58,6 +59,7 @@ __all__ = [
     "best_f1_threshold",
     "calibration_table",
     "classification_metrics",
+    "compare_with_baselines",
     "curve_points",
     "feature_importance",
     "gains_table",
@@ -68,4 +70,5 @@ __all__ = [
     "score_customers",
     "split_snapshots",
     "train_propensity_model",
+    "worse_than_a_baseline",
 ]

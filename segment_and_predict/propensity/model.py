@@ -204,6 +204,41 @@ class PropensityModel:
         self.threshold_ = best_f1_threshold(validation_y, self.predict_probability(X_val))
         return self
 
+    def refitted(self, features: pd.DataFrame, y: np.ndarray) -> PropensityModel:
+        """A copy fitted again on ``features`` with the choices this model made.
+
+        The number of trees (``best_iteration_``), the threshold, the encoder
+        and every param stay as chosen on the out-of-time validation rows; only
+        the trees are grown again, on ``features`` (typically every labelled
+        snapshot, the validation and test ones included) without early stopping.
+        ``features`` is raw ``customer_features`` rows or this model's encoded
+        matrix; ``y`` the 0/1 labels, shape (n_rows,).
+        """
+        y = np.asarray(y, dtype="float64")
+        if len(np.unique(y)) < 2:
+            raise ValueError("the refit rows have a single class; refitting needs both")
+        booster_params = {k: v for k, v in self.params_.items() if k not in _LOOP_KEYS}
+        train_set = lgb.Dataset(
+            self.encode(features),
+            label=y,
+            categorical_feature=list(self.encoder_.categorical_levels_),
+            free_raw_data=True,
+            params=booster_params,
+        )
+        booster = lgb.train(booster_params, train_set, num_boost_round=self.best_iteration_)
+        refit = PropensityModel(
+            self.params,
+            num_threads=self.num_threads,
+            seed=self.seed,
+            exclude_features=self.exclude_features,
+        )
+        refit.params_ = dict(self.params_)
+        refit.encoder_ = self.encoder_
+        refit.best_iteration_ = self.best_iteration_
+        refit.threshold_ = self.threshold_
+        refit.booster_ = lgb.Booster(model_str=booster.model_to_string())
+        return refit
+
     # -- prediction -------------------------------------------------------------
 
     def encode(self, features: pd.DataFrame) -> pd.DataFrame:

@@ -698,7 +698,7 @@ def _registry(data: ReportData, page: Page) -> str:
         if prop_gate.get("must_beat_baselines", True) is False:
             versus = " (beating both baselines not required; see beats_baselines)."
         else:
-            versus = ", and better than both baselines."
+            versus = ", and no baseline better beyond noise (docs/model_comparison.md)."
         text.append("Propensity gate: " + ", ".join(thresholds) + versus)
     seg_gate = gate(data.serving_segmenter)
     seg_thresholds = [

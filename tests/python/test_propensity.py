@@ -338,7 +338,9 @@ def test_test_snapshot_never_enters_fit_or_threshold(features, trained, monkeypa
 
     monkeypatch.setattr(lgb, "train", spy)
     result = train_propensity_model(changed, num_threads=THREADS)
-    assert seen_rows == [(6000, [3000])]  # train snapshots, then validation only
+    # train snapshots, then validation only; then, with trees and threshold
+    # chosen, the refit that is served grows the same number of trees on all rows
+    assert seen_rows == [(6000, [3000]), (12000, [])]
 
     model, reference = result.model, trained.model
     assert model.booster_.model_to_string() == reference.booster_.model_to_string()
@@ -457,7 +459,8 @@ def test_unseen_category_scores_like_null_category(features, trained):
 
 
 def test_json_round_trip_gives_identical_predictions(features, trained):
-    text = trained.model.to_json()
+    # the registry stores the served model (the refit on every labelled date)
+    text = trained.served_model.to_json()
     state = json.loads(text)
     assert {"booster", "features", "categorical_levels", "threshold", "params"} <= set(state)
     assert state["library_versions"]["lightgbm"] == lgb.__version__
@@ -465,10 +468,12 @@ def test_json_round_trip_gives_identical_predictions(features, trained):
     restored = PropensityModel.from_json(text)
     latest = features[features["as_of_date"] == features["as_of_date"].max()].head(1000)
     assert np.array_equal(
-        restored.predict_probability(latest), trained.model.predict_probability(latest)
+        restored.predict_probability(latest), trained.served_model.predict_probability(latest)
     )
-    assert np.array_equal(restored.contributions(latest), trained.model.contributions(latest))
-    assert restored.threshold_ == trained.model.threshold_
+    assert np.array_equal(
+        restored.contributions(latest), trained.served_model.contributions(latest)
+    )
+    assert restored.threshold_ == trained.served_model.threshold_
     assert restored.to_json() == text
     with pytest.raises(ValueError, match="not a PropensityModel"):
         PropensityModel.from_json(json.dumps({"format": "pickle"}))

@@ -1,0 +1,16 @@
+{#-
+    Amounts (money, durations) as exact decimals, for sums and averages that
+    do not depend on the order rows are added in.
+
+    DuckDB aggregates in parallel and combines partial sums in whatever order
+    its threads finish, so a sum of doubles can differ in its last bits from
+    one build to the next; LightGBM's split points and the baselines then
+    follow those bits, and two builds of the same export trained different
+    models. A sum of DECIMAL(38, 9) is integer arithmetic and exact in any
+    order. Nine decimals keep every amount of up to nine decimals exact (cents
+    and fractions of a second are), and 38 digits leave room for sums up to
+    10^29. Cast the aggregate back to double where it leaves the model.
+-#}
+{% macro exact_decimal(expression) -%}
+    cast({{ expression }} as decimal(38, 9))
+{%- endmacro %}
