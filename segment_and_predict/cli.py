@@ -104,10 +104,26 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
     warehouse = Warehouse.from_paths(args.project_dir, args.raw_data_path, args.warehouse)
     job = full_build if args.command == "build" else daily_build
     try:
-        return job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
+        result = job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars)
     except JobError as exc:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    _print_outcome(args.command, warehouse, result)
+    return result.returncode
+
+
+def _print_outcome(command: str, warehouse, result) -> None:
+    """After build/daily: the failed gate checks, and whether the run's tables were kept."""
+    for line in result.gate_lines:
+        print(f"segment-and-predict {command}: {line}", file=sys.stderr)
+    if result.published is False:
+        print(
+            f"segment-and-predict {command}: error: the run did not complete (see the dbt "
+            f"output above), so nothing it changed was kept: the warehouse "
+            f"{warehouse.warehouse_path} is exactly as it was before the run, and the models "
+            f"that served before keep serving. Fix the cause and run this again.",
+            file=sys.stderr,
+        )
 
 
 def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
