@@ -33,107 +33,73 @@ newest_segment as (
     limit 1
 ),
 
-checks as (
+propensity_checks as (
     select
         'propensity' as model_kind,
-        1 as check_order,
-        model_id,
-        'ROC-AUC' as metric,
-        roc_auc as metric_value,
+        definitions.check_order,
+        newest_propensity.model_id,
+        definitions.metric,
+        case definitions.check_order
+            when 1 then newest_propensity.roc_auc
+            when 2 then newest_propensity.pr_auc
+            when 3 then newest_propensity.f1
+            else cast(newest_propensity.beats_baselines as double)
+        end as metric_value,
         '>=' as comparison,
-        cast(gate_json ->> 'roc_auc' as double) as threshold,
-        'propensity_gate_min_roc_auc' as var_name
+        case definitions.check_order
+            when 1 then cast(newest_propensity.gate_json ->> 'roc_auc' as double)
+            when 2 then cast(newest_propensity.gate_json ->> 'pr_auc' as double)
+            when 3 then cast(newest_propensity.gate_json ->> 'f1' as double)
+            -- beating both baselines counts only while the gate requires it
+            else
+                case
+                    when cast(newest_propensity.gate_json ->> 'must_beat_baselines' as boolean)
+                        then 1.0
+                    else 0.0
+                end
+        end as threshold,
+        definitions.var_name
     from newest_propensity
-    union all
+    cross join (
+        values
+        (1, 'ROC-AUC', 'propensity_gate_min_roc_auc'),
+        (2, 'PR-AUC', 'propensity_gate_min_pr_auc'),
+        (3, 'F1', 'propensity_gate_min_f1'),
+        (4, 'beats both baselines (1 = yes)', 'propensity_gate_must_beat_baselines')
+    ) as definitions (check_order, metric, var_name)
+),
+
+segment_checks as (
     select
-        'propensity',
-        2,
-        model_id,
-        'PR-AUC',
-        pr_auc,
-        '>=',
-        cast(gate_json ->> 'pr_auc' as double),
-        'propensity_gate_min_pr_auc'
-    from newest_propensity
-    union all
-    select
-        'propensity',
-        3,
-        model_id,
-        'F1',
-        f1,
-        '>=',
-        cast(gate_json ->> 'f1' as double),
-        'propensity_gate_min_f1'
-    from newest_propensity
-    union all
-    -- 1 when the model beats both baselines on test ROC-AUC and PR-AUC; the
-    -- check applies only while the gate requires it
-    select
-        'propensity',
-        4,
-        model_id,
-        'beats both baselines (1 = yes)',
-        cast(beats_baselines as double),
-        '>=',
-        case when cast(gate_json ->> 'must_beat_baselines' as boolean) then 1.0 else 0.0 end,
-        'propensity_gate_must_beat_baselines'
-    from newest_propensity
-    union all
-    select
-        'segment',
-        1,
-        segment_model_id,
-        'k (number of segments)',
-        k,
-        '>=',
-        cast(gate_json ->> 'min_k' as double),
-        'segment_gate_min_k'
+        'segment' as model_kind,
+        definitions.check_order,
+        newest_segment.segment_model_id as model_id,
+        definitions.metric,
+        case definitions.check_order
+            when 1 then newest_segment.k
+            when 2 then newest_segment.k
+            when 3 then newest_segment.silhouette
+            when 4 then newest_segment.stability_ari
+            else newest_segment.smallest_segment_share
+        end as metric_value,
+        case when definitions.check_order = 2 then '<=' else '>=' end as comparison,
+        cast(newest_segment.gate_json ->> definitions.gate_key as double) as threshold,
+        definitions.var_name
     from newest_segment
+    cross join (
+        values
+        (1, 'k (number of segments)', 'min_k', 'segment_gate_min_k'),
+        (2, 'k (number of segments)', 'max_k', 'segment_gate_max_k'),
+        (3, 'silhouette', 'min_silhouette', 'segment_gate_min_silhouette'),
+        (4, 'stability (ARI)', 'min_stability', 'segment_gate_min_stability'),
+        (5, 'smallest segment share', 'min_segment_share', 'segment_gate_min_segment_share')
+    ) as definitions (check_order, metric, gate_key, var_name)
+),
+
+checks as (
+    select * from propensity_checks
     union all
-    select
-        'segment',
-        2,
-        segment_model_id,
-        'k (number of segments)',
-        k,
-        '<=',
-        cast(gate_json ->> 'max_k' as double),
-        'segment_gate_max_k'
-    from newest_segment
-    union all
-    select
-        'segment',
-        3,
-        segment_model_id,
-        'silhouette',
-        silhouette,
-        '>=',
-        cast(gate_json ->> 'min_silhouette' as double),
-        'segment_gate_min_silhouette'
-    from newest_segment
-    union all
-    select
-        'segment',
-        4,
-        segment_model_id,
-        'stability (ARI)',
-        stability_ari,
-        '>=',
-        cast(gate_json ->> 'min_stability' as double),
-        'segment_gate_min_stability'
-    from newest_segment
-    union all
-    select
-        'segment',
-        5,
-        segment_model_id,
-        'smallest segment share',
-        smallest_segment_share,
-        '>=',
-        cast(gate_json ->> 'min_segment_share' as double),
-        'segment_gate_min_segment_share'
-    from newest_segment
+    select * from segment_checks
 ),
 
 judged as (

@@ -34,7 +34,7 @@ registry as (
 ),
 
 model_kinds as (
-    select model_kind
+    select kinds.model_kind
     from (values ('propensity'), ('segment')) as kinds (model_kind)
 ),
 
