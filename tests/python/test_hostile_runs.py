@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import REPO_ROOT, SMALL_CUSTOMERS, public_table_checksums, read_table
 from serving_invariants import assert_serving_invariants
@@ -177,7 +178,7 @@ def test_a_first_build_whose_propensity_gate_fails_still_publishes_segments(
     lines = gate_lines(build)
     assert len(lines) == 1 and "(var propensity_gate_min_roc_auc)" in lines[0], build.stderr
     assert "No propensity model serves yet, so no propensity scores are published" in lines[0]
-    assert serving(warehouse)["propensity"] is None
+    assert pd.isna(serving(warehouse)["propensity"])
     counts = read_table(
         warehouse,
         "select (select count(*) from customer_segments) as segments, "
@@ -222,14 +223,18 @@ def test_a_failed_segment_gate_still_scores_and_says_why(segment_gate_failed):
 
 @pytest.fixture(scope="module")
 def training_crash(built_warehouse, tmp_path_factory):
-    """A retrain (new segment gate setting) whose propensity training raises; then a clean daily."""
+    """A retrain whose propensity training raises; then a clean daily.
+
+    Both models retrain (a changed gate setting is a new training; both
+    settings are still met), and the propensity training crashes.
+    """
     warehouse = copy_of(built_warehouse, tmp_path_factory.mktemp("training_crash"))
     before = {"tables": public_table_checksums(warehouse), "serving": serving(warehouse)}
     crashed = run_cli(
         "build",
         warehouse,
         "--vars",
-        "{segment_gate_min_segment_share: 0.031}",
+        "{segment_gate_min_segment_share: 0.031, propensity_gate_min_f1: 0.56}",
         fault="train_propensity_model",
     )
     after = public_table_checksums(warehouse)
