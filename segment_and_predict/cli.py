@@ -114,6 +114,8 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
 
 def _print_outcome(command: str, warehouse, result) -> None:
     """After build/daily: the failed gate checks, and whether the run's tables were kept."""
+    from .jobs import failed_copy_path
+
     for line in result.gate_lines:
         print(f"segment-and-predict {command}: {line}", file=sys.stderr)
     if result.published is False:
@@ -121,7 +123,9 @@ def _print_outcome(command: str, warehouse, result) -> None:
             f"segment-and-predict {command}: error: the run did not complete (see the dbt "
             f"output above), so nothing it changed was kept: the warehouse "
             f"{warehouse.warehouse_path} is exactly as it was before the run, and the models "
-            f"that served before keep serving. Fix the cause and run this again.",
+            f"that served before keep serving. What the run built is in "
+            f"{failed_copy_path(warehouse)} to inspect (e.g. data_quality_issues). Fix the "
+            f"cause and run this again.",
             file=sys.stderr,
         )
 

@@ -194,6 +194,12 @@ def working_copy_path(warehouse: Warehouse) -> Path:
     return path.with_name(path.name + ".run.duckdb")
 
 
+def failed_copy_path(warehouse: Warehouse) -> Path:
+    """Where the working copy of the last run that did not complete is kept, to inspect."""
+    path = warehouse.warehouse_path
+    return path.with_name(path.name + ".failed.duckdb")
+
+
 def _remove_database(path: Path) -> None:
     for file in (path, path.with_name(path.name + ".wal")):
         file.unlink(missing_ok=True)
@@ -356,6 +362,16 @@ def _run_on_working_copy(
         _checkpoint(work)
         os.replace(work, original)
         original.with_name(original.name + ".wal").unlink(missing_ok=True)
+    elif work.exists():
+        # kept for inspection (data_quality_issues, model_gate_checks, ...)
+        # until the next failed run replaces it
+        failed = failed_copy_path(warehouse)
+        _remove_database(failed)
+        try:
+            _checkpoint(work)
+            os.replace(work, failed)
+        except (duckdb.Error, OSError):
+            pass  # an unreadable copy (e.g. a full disk) is only deleted
     _remove_database(work)
     result.gate_lines = failed_gate_lines(original)
     return result
