@@ -26,7 +26,12 @@ import pytest
 from conftest import REPO_ROOT, SMALL_CUSTOMERS, public_table_checksums, read_table
 from serving_invariants import assert_serving_invariants
 
-from segment_and_predict.jobs import Warehouse, run_completed, working_copy_path
+from segment_and_predict.jobs import (
+    Warehouse,
+    failed_copy_path,
+    run_completed,
+    working_copy_path,
+)
 
 CLI = [sys.executable, "-m", "segment_and_predict"]
 FAULTS = Path(__file__).parent / "fault_injection"
@@ -250,6 +255,9 @@ def test_a_crash_in_training_leaves_every_public_table_as_it_was(training_crash)
     assert "nothing it changed was kept" in crashed.stderr
     assert f"the warehouse {warehouse.warehouse_path} is exactly as it was" in crashed.stderr
     assert not working_copy_path(warehouse).exists()
+    # what the failed run built is kept aside to inspect: its new segmenter is there
+    kept = Warehouse(REPO_ROOT, warehouse.raw_data_path, failed_copy_path(warehouse))
+    assert len(read_table(kept, "select * from segment_models")) == 2
 
 
 def test_after_a_crash_in_training_the_next_daily_serves_the_models_that_served(training_crash):
@@ -268,7 +276,10 @@ def test_a_crash_while_scoring_leaves_every_public_table_as_it_was(
 ):
     warehouse = copy_of(built_warehouse, tmp_path_factory.mktemp("scoring_crash"))
     before = public_table_checksums(warehouse)
-    crashed = run_cli("daily", warehouse, fault="score_customers")
+    # a new date, so a run in place would have added its features before the crash
+    latest = read_table(warehouse, "select max(as_of_date) as d from propensity_scores")["d"][0]
+    day = (latest - pd.Timedelta(days=1)).date().isoformat()
+    crashed = run_cli("daily", warehouse, "--as-of-date", day, fault="score_customers")
     assert crashed.returncode != 0
     assert "injected test fault in score_customers" in crashed.stdout
     assert public_table_checksums(warehouse) == before
