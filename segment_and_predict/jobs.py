@@ -7,6 +7,7 @@ the warehouse path and the vars are set in one place.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -339,9 +340,13 @@ def _run_on_working_copy(
     _remove_database(work)  # a copy a killed run left behind
     run_results = _run_results(warehouse.project_dir)
     previous_invocation = _invocation_id(run_results)
-    hold = duckdb.connect(str(original), read_only=True) if original.exists() else None
+    hold = None
+    if original.is_file():
+        # a file DuckDB cannot open (damaged): dbt reports it in its own words
+        with contextlib.suppress(duckdb.Error):
+            hold = duckdb.connect(str(original), read_only=True)
     try:
-        if original.exists():
+        if original.is_file():
             shutil.copyfile(original, work)
         done = subprocess.run(
             command,
