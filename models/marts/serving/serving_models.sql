@@ -50,8 +50,7 @@ newest as (
 serving as (
     select
         model_kind,
-        arg_max(model_id, (trained_at, model_id)) as model_id,
-        max(trained_at) as trained_at
+        arg_max(model_id, (trained_at, model_id)) as model_id
     from registry
     where passed_quality_gate
     group by model_kind
@@ -61,7 +60,6 @@ final as (
     select
         model_kinds.model_kind,
         serving.model_id as serving_model_id,
-        serving.trained_at as serving_trained_at,
         newest.model_id as newest_model_id,
         coalesce(newest.passed_quality_gate, false) as newest_passed_quality_gate
     from model_kinds
