@@ -201,6 +201,11 @@ def failed_copy_path(warehouse: Warehouse) -> Path:
     return path.with_name(path.name + ".failed.duckdb")
 
 
+def _file_state(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 def _remove_database(path: Path) -> None:
     for file in (path, path.with_name(path.name + ".wal")):
         file.unlink(missing_ok=True)
@@ -342,12 +347,24 @@ def _run_on_working_copy(
     previous_invocation = _invocation_id(run_results)
     hold = None
     if original.is_file():
+        # Copy first, then hold: closing any descriptor of a file drops every
+        # POSIX lock this process has on it, so a copy made while holding
+        # would silently release DuckDB's lock. A writer that slipped in
+        # between shows as a changed file.
+        state = _file_state(original)
+        shutil.copyfile(original, work)
         # a file DuckDB cannot open (damaged): dbt reports it in its own words
         with contextlib.suppress(duckdb.Error):
             hold = duckdb.connect(str(original), read_only=True)
+        if _file_state(original) != state:
+            if hold is not None:
+                hold.close()
+            _remove_database(work)
+            raise JobError(
+                f"The warehouse {original} changed while this run copied it (another process "
+                "wrote to it), so this run stopped before changing anything. Run this again."
+            )
     try:
-        if original.is_file():
-            shutil.copyfile(original, work)
         done = subprocess.run(
             command,
             cwd=warehouse.project_dir,

@@ -314,3 +314,31 @@ def results_file(tmp_path: Path, statuses: list[str], invocation: str = "new") -
 def test_only_a_run_that_completed_is_kept(tmp_path, returncode, statuses, previous, kept):
     path = results_file(tmp_path, statuses)
     assert run_completed(returncode, path, previous) is kept
+
+
+def test_while_a_job_runs_on_its_copy_other_writers_of_the_warehouse_fail_at_once(tmp_path):
+    """The job holds the warehouse read-only while dbt builds the copy (no dbt run here).
+
+    The copy is taken before the hold: copying while holding would close a
+    descriptor of the file and so drop DuckDB's lock, and a plain `dbt build`
+    could then write the warehouse meanwhile.
+    """
+    import duckdb
+
+    from segment_and_predict.jobs import _run_on_working_copy
+
+    original = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(original)) as con:
+        con.execute("create table kept as select 1 as x")
+    warehouse = Warehouse(REPO_ROOT, tmp_path, original)
+    before = public_table_checksums(warehouse)
+    other_writer = [
+        sys.executable,
+        "-c",
+        f"import duckdb; duckdb.connect({str(original)!r}).execute('create table t as select 1')",
+    ]
+    result = _run_on_working_copy(other_writer, warehouse, dict(os.environ), capture=True)
+    assert result.returncode != 0
+    assert "Could not set lock on file" in result.stderr
+    assert result.published is False
+    assert public_table_checksums(warehouse) == before
