@@ -100,7 +100,6 @@ def _user_path(value: str | None) -> Path | None:
 
 
 def _run_dbt_job(args: argparse.Namespace) -> int:
-    from .failures import explain_failed_tests
     from .jobs import (
         DEFAULT_RAW_DATA_PATH,
         JobError,
@@ -142,14 +141,43 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
     job = full_build if args.command == "build" else daily_build
     started = time.time()
     try:
-        returncode = job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars).returncode
+        result = job(warehouse, as_of_date=args.as_of_date, dbt_vars=dbt_vars)
     except JobError as exc:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    if returncode != 0:
-        for sentence in explain_failed_tests(warehouse, since=started):
-            print(f"segment-and-predict {args.command}: {sentence}", file=sys.stderr)
-    return returncode
+    _print_outcome(args.command, warehouse, result, started)
+    return result.returncode
+
+
+def _print_outcome(command: str, warehouse, result, started: float) -> None:
+    """After build/daily: the failed tests' values, the failed gate checks, and whether
+    the run's tables were kept."""
+    from dataclasses import replace
+
+    from .failures import explain_failed_tests
+    from .jobs import failed_copy_path
+
+    if result.returncode != 0:
+        # the failing tests ran on the working copy, kept aside when not published
+        ran_on = (
+            replace(warehouse, warehouse_path=failed_copy_path(warehouse))
+            if result.published is False
+            else warehouse
+        )
+        for sentence in explain_failed_tests(ran_on, since=started):
+            print(f"segment-and-predict {command}: {sentence}", file=sys.stderr)
+    for line in result.gate_lines:
+        print(f"segment-and-predict {command}: {line}", file=sys.stderr)
+    if result.published is False:
+        print(
+            f"segment-and-predict {command}: error: the run did not complete (see the dbt "
+            f"output above), so nothing it changed was kept: the warehouse "
+            f"{warehouse.warehouse_path} is exactly as it was before the run, and the models "
+            f"that served before keep serving. What the run built is in "
+            f"{failed_copy_path(warehouse)} to inspect (e.g. data_quality_issues). Fix the "
+            f"cause and run this again.",
+            file=sys.stderr,
+        )
 
 
 def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:

@@ -7,10 +7,12 @@ the warehouse path and the vars are set in one place.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -182,6 +184,110 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+class JobResult(subprocess.CompletedProcess):
+    """A dbt run's process result, and for a run on a working copy whether it was published.
+
+    ``published`` is None for a run made in place, else True when the working
+    copy replaced the warehouse and False when it was thrown away (the
+    warehouse is exactly as it was before the run). ``gate_lines`` are the
+    plain sentences of the failed quality-gate checks of the models in the
+    warehouse after the run (model_gate_checks), empty when every gate passed.
+    """
+
+    published: bool | None = None
+    gate_lines: tuple[str, ...] = ()
+
+
+def working_copy_path(warehouse: Warehouse) -> Path:
+    """The DuckDB file a job builds on before it replaces the warehouse with it."""
+    path = warehouse.warehouse_path
+    return path.with_name(path.name + ".run.duckdb")
+
+
+def failed_copy_path(warehouse: Warehouse) -> Path:
+    """Where the working copy of the last run that did not complete is kept, to inspect."""
+    path = warehouse.warehouse_path
+    return path.with_name(path.name + ".failed.duckdb")
+
+
+def _file_state(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _remove_database(path: Path) -> None:
+    for file in (path, path.with_name(path.name + ".wal")):
+        file.unlink(missing_ok=True)
+
+
+def _run_results(project_dir: Path) -> Path:
+    return project_dir / "target" / "run_results.json"
+
+
+def _invocation_id(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text())["metadata"]["invocation_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# Statuses of a node that ran to its end: built, or a test that passed, warned
+# or failed. A failed test is published (a failed quality gate, a drift alarm:
+# the tables were all built and name the serving models); an error or a
+# skipped node is not (something stopped halfway, so tables would disagree).
+_COMPLETED_STATUSES = {"success", "pass", "warn", "fail", "no-op"}
+
+
+def run_completed(returncode: int, run_results: Path, previous_invocation: str | None) -> bool:
+    """Whether a dbt build ran every selected node to its end, so its state is consistent.
+
+    True when dbt exited 0, or exited 1 with a run_results.json of this
+    invocation in which every node succeeded or is a test that failed (no
+    error, nothing skipped). Anything else (a crash, a kill, a model error, a
+    failing test that skipped its consumers, a stop in on-run-start) is False.
+    """
+    if returncode == 0:
+        return True
+    if returncode != 1:
+        return False
+    invocation = _invocation_id(run_results)
+    if invocation is None or invocation == previous_invocation:
+        return False
+    results = json.loads(run_results.read_text()).get("results", [])
+    return bool(results) and all(r.get("status") in _COMPLETED_STATUSES for r in results)
+
+
+def failed_gate_lines(database: Path) -> tuple[str, ...]:
+    """The plain sentences of the failed quality-gate checks in a warehouse file (read-only)."""
+    import duckdb
+
+    if not database.exists():
+        return ()
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            exists = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'main' and table_name = 'model_gate_checks'"
+            ).fetchall()[0][0]
+            if not exists:
+                return ()
+            rows = con.execute(
+                "select message from main.model_gate_checks where not passed "
+                "order by model_kind, check_order"
+            ).fetchall()
+    except duckdb.Error:
+        return ()
+    return tuple(str(r[0]) for r in rows)
+
+
+def _checkpoint(database: Path) -> None:
+    """Fold the write-ahead log into the file, so the rename moves one complete file."""
+    import duckdb
+
+    with duckdb.connect(str(database)) as con:
+        con.execute("checkpoint")
+
+
 def run_dbt(
     args: Sequence[str],
     warehouse: Warehouse,
@@ -189,12 +295,20 @@ def run_dbt(
     dbt_vars: Mapping[str, object] | None = None,
     capture: bool = False,
     extra_env: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
+    on_working_copy: bool = False,
+) -> JobResult:
     """Run ``dbt <args>`` against the project with this warehouse and vars.
 
     Vars are passed as JSON (a valid YAML subset), so dates stay strings and
     are validated by the project's own macros. Raises WarehouseBusyError,
     without running dbt, when another job or process is using the warehouse.
+
+    With ``on_working_copy`` dbt builds a copy of the warehouse file
+    (``<warehouse>.run.duckdb``), which replaces the warehouse by a rename
+    only when the run completed (:func:`run_completed`); otherwise it is
+    deleted and the warehouse is exactly as before. Meanwhile this process
+    holds the warehouse open read-only, so other writers still fail at once
+    while readers (BI, the report) keep reading it (docs/operations.md).
     """
     all_vars: dict[str, object] = {"raw_data_path": str(warehouse.raw_data_path)}
     all_vars.update(dbt_vars or {})
@@ -221,14 +335,81 @@ def run_dbt(
         json.dumps(all_vars),
     ]
     with exclusive_warehouse(warehouse):
-        return subprocess.run(
+        if not on_working_copy:
+            done = subprocess.run(
+                command,
+                cwd=warehouse.project_dir,
+                env=env,
+                text=True,
+                capture_output=capture,
+                check=False,
+            )
+            return JobResult(done.args, done.returncode, done.stdout, done.stderr)
+        return _run_on_working_copy(command, warehouse, env, capture)
+
+
+def _run_on_working_copy(
+    command: list[str], warehouse: Warehouse, env: dict[str, str], capture: bool
+) -> JobResult:
+    import duckdb
+
+    original = warehouse.warehouse_path
+    work = working_copy_path(warehouse)
+    _remove_database(work)  # a copy a killed run left behind
+    run_results = _run_results(warehouse.project_dir)
+    previous_invocation = _invocation_id(run_results)
+    hold = None
+    if original.is_file():
+        # Copy first, then hold: closing any descriptor of a file drops every
+        # POSIX lock this process has on it, so a copy made while holding
+        # would silently release DuckDB's lock. A writer that slipped in
+        # between shows as a changed file.
+        state = _file_state(original)
+        shutil.copyfile(original, work)
+        # a file DuckDB cannot open (damaged): dbt reports it in its own words
+        with contextlib.suppress(duckdb.Error):
+            hold = duckdb.connect(str(original), read_only=True)
+        if _file_state(original) != state:
+            if hold is not None:
+                hold.close()
+            _remove_database(work)
+            raise JobError(
+                f"The warehouse {original} changed while this run copied it (another process "
+                "wrote to it), so this run stopped before changing anything. Run this again."
+            )
+    try:
+        done = subprocess.run(
             command,
             cwd=warehouse.project_dir,
-            env=env,
+            env={**env, "SAP_DUCKDB_PATH": str(work)},
             text=True,
             capture_output=capture,
             check=False,
         )
+    finally:
+        if hold is not None:
+            hold.close()
+    result = JobResult(done.args, done.returncode, done.stdout, done.stderr)
+    result.published = work.exists() and run_completed(
+        done.returncode, run_results, previous_invocation
+    )
+    if result.published:
+        _checkpoint(work)
+        os.replace(work, original)
+        original.with_name(original.name + ".wal").unlink(missing_ok=True)
+    elif work.exists():
+        # kept for inspection (data_quality_issues, model_gate_checks, ...)
+        # until the next failed run replaces it
+        failed = failed_copy_path(warehouse)
+        _remove_database(failed)
+        try:
+            _checkpoint(work)
+            os.replace(work, failed)
+        except (duckdb.Error, OSError):
+            pass  # an unreadable copy (e.g. a full disk) is only deleted
+    _remove_database(work)
+    result.gate_lines = failed_gate_lines(original)
+    return result
 
 
 def parse_dbt_vars(text: str) -> dict[str, object]:
@@ -268,7 +449,8 @@ def full_build(
     dbt_vars: Mapping[str, object] | None = None,
     **kwargs,
 ):
-    """Seeds, every model including training, and every test."""
+    """Seeds, every model including training, and every test, on a working copy."""
+    kwargs.setdefault("on_working_copy", True)
     return run_dbt(["build"], warehouse, dbt_vars=job_vars(as_of_date, dbt_vars), **kwargs)
 
 
@@ -285,6 +467,7 @@ def daily_build(
     tagged implied_by_quarantine check what the quarantine guarantees; neither
     tests the day's data, so they run in the full build and in CI, not every day.
     """
+    kwargs.setdefault("on_working_copy", True)
     return run_dbt(
         [
             "build",

@@ -451,7 +451,7 @@ def scoring_date(snapshot_dates) -> object:
     return rows[0][0]
 
 
-def serving_reference(scores, registry, as_of_date) -> tuple[str, dict | None]:
+def serving_reference(scores, registry, as_of_date) -> tuple[str | None, dict | None]:
     """(model_id, reference) of the propensity model that scored ``as_of_date``.
 
     ``scores`` and ``registry`` are DuckDB relations of propensity_scores and
@@ -461,6 +461,8 @@ def serving_reference(scores, registry, as_of_date) -> tuple[str, dict | None]:
     rows = (
         scores.filter(f"as_of_date = {_literal(as_of_date)}").select("model_id").distinct()
     ).fetchall()
+    if not rows:  # no propensity model serves yet, so nothing was scored: nothing to compare
+        return None, None
     if len(rows) != 1:
         raise ValueError(
             f"propensity_scores of {as_of_date} must come from exactly one model, found "
@@ -534,6 +536,8 @@ def segment_drift_table(segments, segment_registry, snapshot_dates) -> pa.Table:
     """
     as_of_date = _as_date(scoring_date(snapshot_dates))
     serving = _segmenters(segments, as_of_date)
+    if not serving:  # no segmenter serves yet, so nothing was assigned: nothing to compare
+        return typed_table([], SEGMENT_DRIFT_SCHEMA)
     if len(serving) != 1:
         raise ValueError(
             f"customer_segments of {as_of_date} must come from exactly one segmenter, found "

@@ -1,39 +1,47 @@
 """What the daily scoring models read: the serving model and the scoring snapshot.
 
-Shared by the dbt Python models ``propensity_scores`` and ``customer_segments``
-so both pick their model and their rows by the same rules.
+Shared by the dbt Python models ``propensity_scores``, ``customer_segments`` and
+``unseen_category_values`` so all of them pick their model (the one the SQL
+model ``serving_models`` names) and their rows by the same rules.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 
-class NoServingModelError(RuntimeError):
-    """No model in a registry has passed its quality gate yet."""
+def serving_model(serving_models, registry, *, kind: str, id_column: str = "model_id"):
+    """Return (model_id, model_json) of the model that serves ``kind``, or None.
 
-
-def newest_passing_model(registry, *, kind: str) -> tuple[str, str]:
-    """Return (model_id, model_json) of the newest registry row that passed its gate.
-
-    ``registry`` is a DuckDB relation with the columns model_id, model_json,
-    trained_at and passed_quality_gate. A model that failed its gate is never
-    served: the previous passing model stays in use.
+    The rule itself lives in one place, the SQL model ``serving_models`` (the
+    newest registry row that passed its quality gate, rewritten only by a run
+    that finished training); this only looks up the model it names.
+    ``serving_models`` and ``registry`` are DuckDB relations; ``id_column``
+    is the registry's id column (``segment_model_id`` for segment_models).
+    None means no model of this kind has passed its gate yet: the caller
+    publishes nothing of that kind, and the build's gate lines say why.
     """
-    rows = (
-        registry.filter("passed_quality_gate")
-        .order("trained_at desc, model_id desc")
-        .limit(1)
+    named = (
+        serving_models.filter(f"model_kind = {_literal(kind)}")
+        .select("serving_model_id")
         .fetchall()
     )
-    if not rows:
-        raise NoServingModelError(
-            f"No {kind} model has passed its quality gate yet, so there is nothing to score "
-            f"with. Run the training job (`segment-and-predict build`, or `dbt build` without "
-            f"--exclude tag:training) and check the {kind} gate tests."
+    if not named or named[0][0] is None:
+        return None
+    model_id = str(named[0][0])
+    found = registry.filter(f"{id_column} = {_literal(model_id)}").select("model_json").fetchall()
+    if not found:
+        raise ValueError(
+            f"serving_models names the {kind} model {model_id}, but its registry has no row "
+            f"with that id. Run the full build (`segment-and-predict build`) to rewrite "
+            f"serving_models from the registries."
         )
-    model_id, model_json = rows[0][0], rows[0][1]
-    return str(model_id), str(model_json)
+    return model_id, str(found[0][0])
+
+
+def _literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
@@ -103,3 +111,38 @@ def fetch_in_key_order(relation) -> pd.DataFrame:
     unordered and sorting in pandas.
     """
     return relation.order("as_of_date, customer_id").df()
+
+
+# What propensity_scores and customer_segments publish while no model of their
+# kind serves yet (a first build whose gate failed): no rows, the usual columns.
+SCORES_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("as_of_date", pa.date32()),
+        ("propensity", pa.float64()),
+        ("propensity_percentile", pa.float64()),
+        ("propensity_decile", pa.int64()),
+        ("is_predicted_buyer", pa.bool_()),
+        *(
+            (f"reason_{i}{suffix}", pa.string())
+            for i in range(1, 4)
+            for suffix in ("", "_feature", "_value", "_direction")
+        ),
+        ("model_id", pa.string()),
+    ]
+)
+SEGMENTS_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("as_of_date", pa.date32()),
+        ("segment_id", pa.int64()),
+        ("segment_name", pa.string()),
+        ("distance_to_centroid", pa.float64()),
+        ("segment_model_id", pa.string()),
+    ]
+)
+
+
+def nothing_served(schema: pa.Schema) -> pa.Table:
+    """An empty table of ``schema``: the output of a scoring model while no model serves."""
+    return schema.empty_table()

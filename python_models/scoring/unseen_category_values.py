@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from segment_and_predict.propensity import PropensityModel
-from segment_and_predict.serving import newest_passing_model, scoring_snapshot
+from segment_and_predict.serving import scoring_snapshot, serving_model
 
 SCHEMA = pa.schema(
     [
@@ -26,12 +26,12 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    model_id, model_json = newest_passing_model(
-        dbt.ref("propensity_models").select(
-            "model_id, model_json, trained_at, passed_quality_gate"
-        ),
-        kind="propensity",
+    serving = serving_model(
+        dbt.ref("serving_models"), dbt.ref("propensity_models"), kind="propensity"
     )
+    if serving is None:  # no propensity model serves yet: nothing is scored
+        return SCHEMA.empty_table()
+    model_id, model_json = serving
     encoder = PropensityModel.from_json(model_json).encoder_
     # only the categorical columns are looked at, so only they are read
     columns = ["as_of_date", *encoder.categorical_levels_]

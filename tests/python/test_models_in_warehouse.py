@@ -117,7 +117,7 @@ def failed_retrain(built_warehouse, tmp_path_factory):
 def test_a_failed_gate_fails_the_build_and_is_recorded(failed_retrain):
     warehouse, _, result = failed_retrain
     assert result.returncode != 0
-    assert "newest_row_passes_propensity_models" in result.stdout
+    assert "Failure in test propensity_quality_gate" in result.stdout
     registry = read_table(warehouse, "select * from propensity_models order by trained_at")
     assert len(registry) == 2  # append-only: history kept
     assert registry["passed_quality_gate"].tolist() == [True, False]

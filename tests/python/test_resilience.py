@@ -1,9 +1,12 @@
 """Interrupted, repeated and concurrent runs leave the warehouse as one clean run would.
 
 - A full build killed (SIGKILL, the whole process group) while a Python model
-  trains, then rerun, holds exactly what the session's uninterrupted build holds.
-- A daily run killed while a Python model scores, then rerun, holds exactly
-  what an uninterrupted daily run of that day holds.
+  trains publishes nothing (it ran on a working copy), and the rerun holds
+  exactly what the session's uninterrupted build holds.
+- A daily run killed while a Python model scores leaves every public table as
+  it was; the rerun holds exactly what an uninterrupted daily run of that day
+  holds. After each kill the public tables pass the consistency invariants
+  (serving_invariants.py).
 - While a daily run works, a second one (the CLI, or plain ``dbt build``) fails
   at once with a plain message and changes nothing; the first completes.
 - The daily job twice for a date leaves every table identical; ten consecutive
@@ -37,9 +40,16 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT, assert_dbt_ok, read_table
+from conftest import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
+from serving_invariants import assert_serving_invariants, serving_invariant_violations
 
-from segment_and_predict.jobs import Warehouse, daily_build, dbt_executable, full_build
+from segment_and_predict.jobs import (
+    Warehouse,
+    daily_build,
+    dbt_executable,
+    full_build,
+    working_copy_path,
+)
 
 CLI = [sys.executable, "-m", "segment_and_predict"]
 MASKS = [
@@ -249,18 +259,24 @@ def test_a_build_killed_while_training_reruns_to_the_uninterrupted_result(
     run.kill()
     assert run.process.returncode == -signal.SIGKILL
 
-    # What the killed build committed is in the write-ahead log; reopening
-    # replays it: the propensity model trained before the kill is there, the
-    # segmenter that was training is not, and neither is anything downstream.
-    assert Path(f"{warehouse.warehouse_path}.wal").exists()
-    killed_tables = table_names(warehouse)
-    assert len(read_table(warehouse, "select * from propensity_models")) == 1
+    # The build ran on a working copy of the warehouse, which replaces the
+    # warehouse only when the run completes: a killed first build publishes
+    # nothing (no warehouse at all), and the public tables are consistent.
+    # The copy holds what the killed run had committed (the propensity model
+    # trained before the kill, not the segmenter that was training) until the
+    # next run removes it.
+    assert public_table_checksums(warehouse) == {}
+    assert_serving_invariants(warehouse)
+    copy = Warehouse(REPO_ROOT, warehouse.raw_data_path, working_copy_path(warehouse))
+    killed_tables = table_names(copy)
+    assert len(read_table(copy, "select * from propensity_models")) == 1
     assert not killed_tables & {"segment_models", "propensity_scores", "customer_segments"}
 
     assert_dbt_ok(full_build(warehouse, capture=True))
-    # the rerun did not append the propensity model a second time
+    assert not copy.warehouse_path.exists()
     assert len(read_table(warehouse, "select * from propensity_models")) == 1
     assert_same_contents(warehouse_contents(warehouse), warehouse_contents(built_warehouse))
+    assert_serving_invariants(warehouse)
 
 
 # ----------------------------- daily runs: rerun, concurrent, killed, history
@@ -335,15 +351,19 @@ def daily_runs(built_warehouse, tmp_path_factory):
     out["after_rerun"] = warehouse_contents(warehouse)
 
     # 3. D-9, killed while the propensity model scores
+    out["before_kill"] = public_table_checksums(warehouse)
     killed = Run("daily", warehouse, "--as-of-date", days[0])
     killed.wait_for(python_model_start("propensity_scores"))
     killed.kill()
     out["killed_code"] = killed.process.returncode
+    out["after_kill"] = public_table_checksums(warehouse)
+    out["after_kill_violations"] = serving_invariant_violations(warehouse)
+    copy = Warehouse(REPO_ROOT, warehouse.raw_data_path, working_copy_path(warehouse))
     out["killed_scored_days"] = read_table(
-        warehouse, "select distinct as_of_date from propensity_scores"
+        copy, "select distinct as_of_date from propensity_scores"
     )["as_of_date"]
     out["killed_feature_days"] = read_table(
-        warehouse, "select distinct as_of_date from customer_features"
+        copy, "select distinct as_of_date from customer_features"
     )["as_of_date"]
 
     # 4. D-9 rerun after the kill;  5. D-9 again, uninterrupted
@@ -355,6 +375,7 @@ def daily_runs(built_warehouse, tmp_path_factory):
     # 6. the days between
     for day in days[1:-1]:
         assert_dbt_ok(daily_build(warehouse, as_of_date=day, capture=True))
+        assert_serving_invariants(warehouse)
     out["warehouse"] = warehouse
     return out
 
@@ -387,9 +408,12 @@ def test_the_first_run_completes_and_the_daily_job_twice_changes_nothing(daily_r
 def test_a_daily_run_killed_while_scoring_reruns_to_the_uninterrupted_result(daily_runs):
     day = pd.Timestamp(daily_runs["days"][0])
     assert daily_runs["killed_code"] == -signal.SIGKILL
-    # killed after the day's features were committed, before its scores were
+    # killed after the day's features were committed to the run's working
+    # copy, before its scores were; the warehouse itself did not change
     assert day in set(daily_runs["killed_feature_days"])
     assert day not in set(daily_runs["killed_scored_days"])
+    assert daily_runs["after_kill"] == daily_runs["before_kill"]
+    assert daily_runs["after_kill_violations"] == []
     assert_same_contents(daily_runs["after_kill_and_rerun"], daily_runs["after_uninterrupted"])
 
 

@@ -1,5 +1,6 @@
 -- The activation list: every customer scored on the latest date, once, with
 -- segment, score, propensity band and the playbook's recommended action.
+-- Scores and segments are those of the serving models (serving_models) only.
 -- Bands: high = score deciles 1-2, medium = 3-5, low = 6-10.
 with
 
@@ -13,6 +14,26 @@ customer_segments as (
 
 campaign_playbook as (
     select * from {{ ref('campaign_playbook') }}
+),
+
+serving_models as (
+    select * from {{ ref('serving_models') }}
+),
+
+serving_propensity_model as (
+    select serving_model_id as model_id
+    from serving_models
+    where model_kind = 'propensity'
+),
+
+-- segments of the serving segmenter only, so the list names one segmenter
+serving_segments as (
+    select customer_segments.*
+    from customer_segments
+    inner join serving_models
+        on
+            serving_models.model_kind = 'segment'
+            and customer_segments.segment_model_id = serving_models.serving_model_id
 ),
 
 latest_date as (
@@ -30,6 +51,8 @@ latest_scores as (
     from propensity_scores
     inner join latest_date
         on propensity_scores.as_of_date = latest_date.as_of_date
+    inner join serving_propensity_model
+        on propensity_scores.model_id = serving_propensity_model.model_id
 ),
 
 scored_and_segmented as (
@@ -42,14 +65,14 @@ scored_and_segmented as (
         latest_scores.is_predicted_buyer,
         latest_scores.reason_1,
         latest_scores.model_id,
-        customer_segments.segment_id,
-        customer_segments.segment_name,
-        customer_segments.segment_model_id
+        serving_segments.segment_id,
+        serving_segments.segment_name,
+        serving_segments.segment_model_id
     from latest_scores
-    left join customer_segments
+    left join serving_segments
         on
-            latest_scores.customer_id = customer_segments.customer_id
-            and latest_scores.as_of_date = customer_segments.as_of_date
+            latest_scores.customer_id = serving_segments.customer_id
+            and latest_scores.as_of_date = serving_segments.as_of_date
 ),
 
 -- the most specific playbook row: the longest segment name it starts with,

@@ -2,6 +2,7 @@
 -- figures: name and sentence, size and share, key averages against the whole
 -- base, mean propensity today, observed purchase rate over the label window, and the profile
 -- attributes most common in it, and the raw tables the segments were built from.
+-- Only the serving segmenter's assignments (serving_models) are profiled.
 with
 
 customer_segments as (
@@ -24,6 +25,17 @@ data_sources as (
     select * from {{ ref('data_sources') }}
 ),
 
+serving_models as (
+    select * from {{ ref('serving_models') }}
+),
+
+-- the segmenter that serves (serving_models): a profile never mixes segmenters
+serving_segmenter as (
+    select serving_model_id as segment_model_id
+    from serving_models
+    where model_kind = 'segment'
+),
+
 sources_present as (
     select string_agg(table_name, ', ' order by contract_position) as data_sources_present
     from data_sources
@@ -39,6 +51,8 @@ latest_assignments as (
     from customer_segments
     inner join latest_date
         on customer_segments.as_of_date = latest_date.as_of_date
+    inner join serving_segmenter
+        on customer_segments.segment_model_id = serving_segmenter.segment_model_id
 ),
 
 assigned_customers as (

@@ -1,0 +1,344 @@
+"""Failed gates, crashes and the serving rule: one run, one consistent state.
+
+- A failed propensity gate exits non-zero and says why in one plain line
+  (metric, value, threshold, var, the model that keeps serving), records the
+  failed model, never serves it, and does not stop the segments, on a built
+  warehouse (a new segmenter is published) and on a fresh one (no propensity
+  model serves yet, the segments are published). The reverse for a failed
+  segment gate.
+- A crash in training or in scoring (injected, tests/python/fault_injection)
+  leaves every public table exactly as it was, and the next clean daily run
+  serves the models that served before.
+- After every run, the public tables pass the consistency invariants
+  (tests/python/serving_invariants.py). See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import REPO_ROOT, SMALL_CUSTOMERS, public_table_checksums, read_table
+from serving_invariants import assert_serving_invariants
+
+from segment_and_predict.jobs import (
+    Warehouse,
+    failed_copy_path,
+    run_completed,
+    working_copy_path,
+)
+
+CLI = [sys.executable, "-m", "segment_and_predict"]
+FAULTS = Path(__file__).parent / "fault_injection"
+
+
+def run_cli(command: str, warehouse: Warehouse, *args: str, fault: str | None = None):
+    env = dict(os.environ)
+    if fault:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FAULTS), env.get("PYTHONPATH")]))
+        env["SAP_TEST_FAULT"] = fault
+    return subprocess.run(
+        [
+            *CLI,
+            command,
+            "--project-dir",
+            str(REPO_ROOT),
+            "--raw-data-path",
+            str(warehouse.raw_data_path),
+            "--warehouse",
+            str(warehouse.warehouse_path),
+            *args,
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def copy_of(built: Warehouse, folder: Path) -> Warehouse:
+    target = folder / "warehouse.duckdb"
+    shutil.copy(built.warehouse_path, target)
+    return Warehouse(built.project_dir, built.raw_data_path, target)
+
+
+def serving(warehouse: Warehouse) -> dict[str, str | None]:
+    rows = read_table(warehouse, "select model_kind, serving_model_id from serving_models")
+    return dict(zip(rows["model_kind"], rows["serving_model_id"], strict=True))
+
+
+def latest_ids(warehouse: Warehouse) -> dict[str, list[str]]:
+    """The model ids the latest scores, segments, profiles and activation list name."""
+    queries = {
+        "scores": "select distinct model_id from propensity_scores "
+        "where as_of_date = (select max(as_of_date) from propensity_scores)",
+        "segments": "select distinct segment_model_id from customer_segments "
+        "where as_of_date = (select max(as_of_date) from customer_segments)",
+        "profiles": "select distinct segment_model_id from segment_profiles",
+        "targets_propensity": "select distinct propensity_model_id from campaign_target_customers",
+        "targets_segment": "select distinct segment_model_id from campaign_target_customers",
+    }
+    return {name: read_table(warehouse, q).iloc[:, 0].tolist() for name, q in queries.items()}
+
+
+def gate_lines(result, command: str = "build") -> list[str]:
+    prefix = f"segment-and-predict {command}: Quality gate failed: "
+    return [line for line in result.stderr.splitlines() if line.startswith(prefix)]
+
+
+# ------------------------------------------------ a failed propensity gate
+
+
+@pytest.fixture(scope="module")
+def propensity_gate_failed(built_warehouse, tmp_path_factory):
+    """A retrain whose propensity model misses the ROC-AUC gate while a new segmenter passes.
+
+    segment_gate_min_segment_share is raised a little (still met), which makes
+    the segmenter a real retrain on the same data; then the daily job.
+    """
+    warehouse = copy_of(built_warehouse, tmp_path_factory.mktemp("propensity_gate"))
+    before = serving(warehouse)
+    build = run_cli(
+        "build",
+        warehouse,
+        "--vars",
+        "{propensity_gate_min_roc_auc: 0.999, segment_gate_min_segment_share: 0.031}",
+    )
+    after_build = {"serving": serving(warehouse), "ids": latest_ids(warehouse)}
+    assert_serving_invariants(warehouse)
+    daily = run_cli("daily", warehouse)
+    return warehouse, before, build, after_build, daily
+
+
+def test_a_failed_propensity_gate_exits_non_zero_with_one_plain_line(propensity_gate_failed):
+    warehouse, before, build, _, _ = propensity_gate_failed
+    assert build.returncode == 1, build.stdout[-4000:] + build.stderr
+    lines = gate_lines(build)
+    assert len(lines) == 1, build.stderr
+    failed_id = read_table(
+        warehouse, "select model_id from propensity_models order by trained_at desc limit 1"
+    )["model_id"][0]
+    line = lines[0]
+    assert f"propensity model {failed_id}, ROC-AUC = 0." in line
+    assert "required >= 0.999 (var propensity_gate_min_roc_auc)" in line
+    assert f"The propensity model {before['propensity']} keeps serving." in line
+    # dbt's own output ends with the same sentence (on-run-end), and names the gate test
+    assert line.removeprefix("segment-and-predict build: ") in build.stdout
+    assert "Failure in test propensity_quality_gate" in build.stdout
+    assert "Traceback" not in build.stdout + build.stderr
+
+
+def test_a_failed_propensity_gate_still_builds_and_publishes_the_new_segments(
+    propensity_gate_failed,
+):
+    _, before, build, after, _ = propensity_gate_failed
+    assert "SKIP=0" in build.stdout
+    assert "OK created python incremental model main.customer_segments" in build.stdout
+    new_segmenter = after["serving"]["segment"]
+    assert new_segmenter != before["segment"]  # the retrained segmenter passed and serves
+    assert after["serving"]["propensity"] == before["propensity"]  # the failed model does not
+    ids = after["ids"]
+    assert ids["segments"] == ids["profiles"] == ids["targets_segment"] == [new_segmenter]
+    assert ids["scores"] == ids["targets_propensity"] == [before["propensity"]]
+
+
+def test_a_failed_model_is_recorded_as_failed_and_the_daily_job_never_serves_it(
+    propensity_gate_failed,
+):
+    warehouse, before, _, after, daily = propensity_gate_failed
+    registry = read_table(
+        warehouse, "select model_id, passed_quality_gate from propensity_models order by trained_at"
+    )
+    assert registry["passed_quality_gate"].tolist() == [True, False]
+    assert daily.returncode == 0, daily.stdout[-4000:] + daily.stderr
+    # the daily job says the same: the newest model failed, the old one serves
+    assert [line.split(": ", 1)[1] for line in gate_lines(daily, "daily")] == [
+        line.split(": ", 1)[1] for line in gate_lines(propensity_gate_failed[2])
+    ]
+    ids = latest_ids(warehouse)
+    assert ids["scores"] == ids["targets_propensity"] == [before["propensity"]]
+    assert ids["segments"] == [after["serving"]["segment"]]
+    assert_serving_invariants(warehouse)
+
+
+@pytest.fixture(scope="module")
+def first_build_with_failed_propensity_gate(small_raw_data, tmp_path_factory):
+    warehouse = Warehouse(
+        REPO_ROOT, small_raw_data, tmp_path_factory.mktemp("first_build") / "fresh.duckdb"
+    )
+    return warehouse, run_cli("build", warehouse, "--vars", "{propensity_gate_min_roc_auc: 0.999}")
+
+
+def test_a_first_build_whose_propensity_gate_fails_still_publishes_segments(
+    first_build_with_failed_propensity_gate,
+):
+    warehouse, build = first_build_with_failed_propensity_gate
+    assert build.returncode == 1, build.stdout[-4000:] + build.stderr
+    lines = gate_lines(build)
+    assert len(lines) == 1 and "(var propensity_gate_min_roc_auc)" in lines[0], build.stderr
+    assert "No propensity model serves yet, so no propensity scores are published" in lines[0]
+    assert pd.isna(serving(warehouse)["propensity"])
+    counts = read_table(
+        warehouse,
+        "select (select count(*) from customer_segments) as segments, "
+        "(select count(*) from segment_profiles) as profiles, "
+        "(select count(*) from propensity_scores) as scores",
+    ).iloc[0]
+    assert counts["segments"] == SMALL_CUSTOMERS and counts["profiles"] > 0
+    assert counts["scores"] == 0  # nothing scored with a model that failed its gate
+    assert_serving_invariants(warehouse)
+
+
+# --------------------------------------------------- a failed segment gate
+
+
+@pytest.fixture(scope="module")
+def segment_gate_failed(built_warehouse, tmp_path_factory):
+    warehouse = copy_of(built_warehouse, tmp_path_factory.mktemp("segment_gate"))
+    before = serving(warehouse)
+    build = run_cli("build", warehouse, "--vars", "{segment_gate_min_silhouette: 0.99}")
+    return warehouse, before, build
+
+
+def test_a_failed_segment_gate_still_scores_and_says_why(segment_gate_failed):
+    warehouse, before, build = segment_gate_failed
+    assert build.returncode == 1, build.stdout[-4000:] + build.stderr
+    lines = gate_lines(build)
+    assert len(lines) == 1, build.stderr
+    assert "silhouette = 0." in lines[0]
+    assert "required >= 0.99 (var segment_gate_min_silhouette)" in lines[0]
+    assert f"The segment model {before['segment']} keeps serving." in lines[0]
+    assert "SKIP=0" in build.stdout
+    assert "OK created python incremental model main.propensity_scores" in build.stdout
+    assert serving(warehouse) == before
+    ids = latest_ids(warehouse)
+    assert ids["segments"] == ids["profiles"] == ids["targets_segment"] == [before["segment"]]
+    assert ids["scores"] == [before["propensity"]]
+    assert_serving_invariants(warehouse)
+
+
+# ------------------------------------------------------------------ crashes
+
+
+@pytest.fixture(scope="module")
+def training_crash(built_warehouse, tmp_path_factory):
+    """A retrain whose propensity training raises; then a clean daily.
+
+    Both models retrain (a changed gate setting is a new training; both
+    settings are still met), and the propensity training crashes.
+    """
+    warehouse = copy_of(built_warehouse, tmp_path_factory.mktemp("training_crash"))
+    before = {"tables": public_table_checksums(warehouse), "serving": serving(warehouse)}
+    crashed = run_cli(
+        "build",
+        warehouse,
+        "--vars",
+        "{segment_gate_min_segment_share: 0.031, propensity_gate_min_f1: 0.56}",
+        fault="train_propensity_model",
+    )
+    after = public_table_checksums(warehouse)
+    daily = run_cli("daily", warehouse)
+    return warehouse, before, crashed, after, daily
+
+
+def test_a_crash_in_training_leaves_every_public_table_as_it_was(training_crash):
+    warehouse, before, crashed, after, _ = training_crash
+    assert crashed.returncode != 0
+    assert "injected test fault in train_propensity_model" in crashed.stdout
+    assert after == before["tables"]
+    assert "nothing it changed was kept" in crashed.stderr
+    assert f"the warehouse {warehouse.warehouse_path} is exactly as it was" in crashed.stderr
+    assert not working_copy_path(warehouse).exists()
+    # what the failed run built is kept aside to inspect: its new segmenter is there
+    kept = Warehouse(REPO_ROOT, warehouse.raw_data_path, failed_copy_path(warehouse))
+    assert len(read_table(kept, "select * from segment_models")) == 2
+
+
+def test_after_a_crash_in_training_the_next_daily_serves_the_models_that_served(training_crash):
+    warehouse, before, _, _, daily = training_crash
+    assert daily.returncode == 0, daily.stdout[-4000:] + daily.stderr
+    registry = read_table(warehouse, "select segment_model_id from segment_models")
+    assert registry["segment_model_id"].tolist() == [before["serving"]["segment"]]
+    ids = latest_ids(warehouse)
+    assert ids["segments"] == ids["targets_segment"] == [before["serving"]["segment"]]
+    assert ids["scores"] == ids["targets_propensity"] == [before["serving"]["propensity"]]
+    assert_serving_invariants(warehouse)
+
+
+def test_a_crash_while_scoring_leaves_every_public_table_as_it_was(
+    built_warehouse, tmp_path_factory
+):
+    warehouse = copy_of(built_warehouse, tmp_path_factory.mktemp("scoring_crash"))
+    before = public_table_checksums(warehouse)
+    # a new date, so a run in place would have added its features before the crash
+    latest = read_table(warehouse, "select max(as_of_date) as d from propensity_scores")["d"][0]
+    day = (latest - pd.Timedelta(days=1)).date().isoformat()
+    crashed = run_cli("daily", warehouse, "--as-of-date", day, fault="score_customers")
+    assert crashed.returncode != 0
+    assert "injected test fault in score_customers" in crashed.stdout
+    assert public_table_checksums(warehouse) == before
+    assert "nothing it changed was kept" in crashed.stderr
+    assert_serving_invariants(warehouse)
+
+
+# ----------------------------------------- which runs are kept (no dbt run)
+
+
+def results_file(tmp_path: Path, statuses: list[str], invocation: str = "new") -> Path:
+    import json
+
+    path = tmp_path / "run_results.json"
+    results = [{"unique_id": f"node.{i}", "status": s} for i, s in enumerate(statuses)]
+    path.write_text(json.dumps({"metadata": {"invocation_id": invocation}, "results": results}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("returncode", "statuses", "previous", "kept"),
+    [
+        (0, ["success", "pass"], None, True),
+        (1, ["success", "fail", "pass", "warn"], None, True),  # a failed gate or drift test
+        (1, ["success", "error", "skipped"], None, False),  # a model crashed
+        (1, ["success", "fail", "skipped"], None, False),  # a failing test stopped consumers
+        (1, ["success", "fail"], "new", False),  # results of an earlier run: dbt stopped early
+        (2, ["success"], None, False),  # dbt itself failed or was interrupted
+        (-9, [], None, False),
+    ],
+)
+def test_only_a_run_that_completed_is_kept(tmp_path, returncode, statuses, previous, kept):
+    path = results_file(tmp_path, statuses)
+    assert run_completed(returncode, path, previous) is kept
+
+
+def test_while_a_job_runs_on_its_copy_other_writers_of_the_warehouse_fail_at_once(tmp_path):
+    """The job holds the warehouse read-only while dbt builds the copy (no dbt run here).
+
+    The copy is taken before the hold: copying while holding would close a
+    descriptor of the file and so drop DuckDB's lock, and a plain `dbt build`
+    could then write the warehouse meanwhile.
+    """
+    import duckdb
+
+    from segment_and_predict.jobs import _run_on_working_copy
+
+    original = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(original)) as con:
+        con.execute("create table kept as select 1 as x")
+    warehouse = Warehouse(REPO_ROOT, tmp_path, original)
+    before = public_table_checksums(warehouse)
+    other_writer = [
+        sys.executable,
+        "-c",
+        f"import duckdb; duckdb.connect({str(original)!r}).execute('create table t as select 1')",
+    ]
+    result = _run_on_working_copy(other_writer, warehouse, dict(os.environ), capture=True)
+    assert result.returncode != 0
+    assert "Could not set lock on file" in result.stderr
+    assert result.published is False
+    assert public_table_checksums(warehouse) == before
