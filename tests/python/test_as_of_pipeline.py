@@ -26,6 +26,8 @@ from conftest import REPO_ROOT, assert_dbt_ok, read_table
 from segment_and_predict.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
 from segment_and_predict.jobs import Warehouse, full_build
 
+pytestmark = pytest.mark.integration  # every test here builds with dbt
+
 EXCERPT = REPO_ROOT / "tests" / "data" / "cdnow_excerpt.txt"
 # Far enough into the data for six labelled training snapshots, and months
 # before its end, so the full export holds plenty of rows after the date.

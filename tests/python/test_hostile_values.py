@@ -424,7 +424,9 @@ def test_the_stored_cap_serves_new_values_as_other_and_keeps_drift_low(
     assert model.encoder_.unseen_categories(latest).empty
     reference = json.loads(trained_on_unique_regions.registry_row["reference_distribution_json"])
     (region,) = [
-        row for row in monitoring.feature_drift(reference, latest) if row["feature"] == "region"
+        row
+        for row in monitoring.feature_drift(reference, latest, latest["as_of_date"].iloc[0])
+        if row["feature"] == "region"
     ]
     assert region["psi"] < 0.1
     assert np.isfinite(model.predict_probability(latest)).all()
