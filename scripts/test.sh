@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Every check: lint (ruff, sqlfluff with the dbt templater) and the pytest
 # suite, which includes dbt builds on small generated data.
-#   scripts/test.sh            everything (the README's test command, CI)
+#   scripts/test.sh            everything (the README's test command, CI), on two pytest-xdist
+#                              workers: most of a dbt build is one core's work
 #   scripts/test.sh --fast     lint and the unit layer only (no dbt builds), about a minute
 # Other arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pytest_args=()
+# Each worker builds its own session warehouse; a file's tests stay on one
+# worker, so module fixtures are built once (conftest gives each worker its own
+# dbt target/ and logs/).
+fast=0
+extra_args=()
 for arg in "$@"; do
     if [ "$arg" = "--fast" ]; then
-        pytest_args+=(-m "not integration")
+        fast=1
     else
-        pytest_args+=("$arg")
+        extra_args+=("$arg")
     fi
 done
+if [ "$fast" = 1 ]; then
+    pytest_args=(-m "not integration" "${extra_args[@]}")
+else
+    pytest_args=(--numprocesses 2 --dist loadfile "${extra_args[@]}")
+fi
 
 bash scripts/install.sh
 export DBT_PROFILES_DIR="$PWD/profiles"

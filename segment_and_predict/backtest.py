@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .jobs import JobError, Warehouse, full_build, job_vars, run_dbt
+from .jobs import JobError, Warehouse, dbt_target_dir, full_build, job_vars, run_dbt
 from .labels import label_column
 from .propensity.baselines import LogisticRegressionBaseline, RecencyFrequencyRule
 from .propensity.data import FeatureEncoder, label_as_float, split_snapshots
@@ -188,7 +188,7 @@ def _scratch_env(scratch: Warehouse) -> dict[str, str]:
     warehouse leaves in target/ (run results, manifest), even while one runs.
     """
     name = scratch.warehouse_path.stem
-    return {"DBT_TARGET_PATH": str(scratch.project_dir / "target" / "backtest" / name)}
+    return {"DBT_TARGET_PATH": str(dbt_target_dir(scratch.project_dir) / "backtest" / name)}
 
 
 def _labels(

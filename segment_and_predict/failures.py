@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .jobs import Warehouse
+from .jobs import Warehouse, dbt_target_dir
 
 MAX_VALUES_SHOWN = 10
 
@@ -44,7 +44,7 @@ def explain_failed_tests(warehouse: Warehouse, since: float | None = None) -> li
     """
     import duckdb
 
-    target = warehouse.project_dir / "target"
+    target = dbt_target_dir(warehouse.project_dir)
     try:
         written = (target / "run_results.json").stat().st_mtime
     except OSError:

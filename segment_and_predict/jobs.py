@@ -220,8 +220,18 @@ def _remove_database(path: Path) -> None:
         file.unlink(missing_ok=True)
 
 
-def _run_results(project_dir: Path) -> Path:
-    return project_dir / "target" / "run_results.json"
+def dbt_target_dir(project_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """Where dbt writes run_results.json and the manifest: $DBT_TARGET_PATH when set
+    (relative to the project, as dbt reads it), else the project's target/."""
+    given = (os.environ if env is None else env).get("DBT_TARGET_PATH")
+    if not given:
+        return project_dir / "target"
+    path = Path(given)
+    return path if path.is_absolute() else project_dir / path
+
+
+def _run_results(project_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    return dbt_target_dir(project_dir, env) / "run_results.json"
 
 
 def _invocation_id(path: Path) -> str | None:
@@ -356,7 +366,7 @@ def _run_on_working_copy(
     original = warehouse.warehouse_path
     work = working_copy_path(warehouse)
     _remove_database(work)  # a copy a killed run left behind
-    run_results = _run_results(warehouse.project_dir)
+    run_results = _run_results(warehouse.project_dir, env)
     previous_invocation = _invocation_id(run_results)
     hold = None
     if original.is_file():

@@ -6,6 +6,7 @@ tests that change data make their own copies.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # threads): the features are order-independent sums (macro exact_decimal), so
 # builds are a function of the data alone (test_reproducible_training.py).
 SMALL_CUSTOMERS = 4_000
+
+# With pytest-xdist (scripts/test.sh runs the integration layer on two workers),
+# each worker's dbt runs write their own target/ and logs/, as two jobs on two
+# warehouses must: run_results.json and the partial-parse file are per run.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER:
+    os.environ.setdefault("DBT_TARGET_PATH", str(REPO_ROOT / "target" / f"pytest-{_WORKER}"))
+    os.environ.setdefault("DBT_LOG_PATH", str(REPO_ROOT / "logs" / f"pytest-{_WORKER}"))
 
 
 # Tests that use these fixtures build with dbt: they are marked "integration",

@@ -60,10 +60,10 @@ def test_docs_generate_describes_every_public_column_and_reaches_the_exposures(b
 
     from conftest import assert_dbt_ok
 
-    from segment_and_predict.jobs import run_dbt
+    from segment_and_predict.jobs import dbt_target_dir, run_dbt
 
     assert_dbt_ok(run_dbt(["docs", "generate"], built_warehouse, capture=True))
-    target = built_warehouse.project_dir / "target"
+    target = dbt_target_dir(built_warehouse.project_dir)
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
     public = {
