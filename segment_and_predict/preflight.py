@@ -25,8 +25,9 @@ CONTRACT_DOC = "docs/raw_data_contract.md"
 # Every DuckDB database file has these bytes at offset 8 (its storage header).
 DUCKDB_MAGIC = b"DUCK"
 DUCKDB_MAGIC_START, DUCKDB_MAGIC_END = 8, 12
-# Tables the daily job reads its stored models from.
-MODEL_REGISTRIES = ("segment_models", "propensity_models")
+# Tables the daily job reads its stored models from (serving_models is written
+# by a build only: a warehouse built before it existed needs one build).
+MODEL_REGISTRIES = ("segment_models", "propensity_models", "serving_models")
 
 
 class PreflightError(RuntimeError):
@@ -145,7 +146,8 @@ def missing_models_problem(path: Path) -> str | None:
     return (
         f"The daily job scores with stored models, but the warehouse {path} has no "
         f"{' or '.join(missing)} table yet. Run `segment-and-predict build` first (it trains "
-        f"both models), then daily."
+        f"both models and records which serve; a warehouse built by an earlier version needs "
+        f"it once too), then daily."
     )
 
 

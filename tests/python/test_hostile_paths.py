@@ -201,7 +201,29 @@ def test_daily_on_a_warehouse_without_models_says_to_build_first(small_raw_data,
         capsys, "daily", "--raw-data-path", str(small_raw_data), "--warehouse", str(path)
     )
     _assert_refused(
-        code, output, 2, "has no segment_models or propensity_models table yet", "build` first"
+        code,
+        output,
+        2,
+        "has no segment_models or propensity_models or serving_models table yet",
+        "build` first",
+    )
+    assert path.read_bytes() == before
+
+
+def test_daily_on_a_warehouse_of_an_earlier_version_says_to_build_once(
+    small_raw_data, tmp_path, capsys
+):
+    """Registries but no serving_models (built before the serving rule): one build first."""
+    path = tmp_path / "earlier.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table segment_models (segment_model_id varchar)")
+        con.execute("create table propensity_models (model_id varchar)")
+    before = path.read_bytes()
+    code, output = _cli(
+        capsys, "daily", "--raw-data-path", str(small_raw_data), "--warehouse", str(path)
+    )
+    _assert_refused(
+        code, output, 2, "has no serving_models table yet", "built by an earlier version"
     )
     assert path.read_bytes() == before
 
