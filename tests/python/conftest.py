@@ -73,31 +73,32 @@ def read_table(warehouse: Warehouse, query: str):
         return con.execute(query).df()
 
 
-def public_table_checksums(warehouse: Warehouse) -> dict[str, tuple[int, int]]:
+def public_table_checksums(
+    warehouse: Warehouse, schema: str | None = "main"
+) -> dict[str, tuple[int, int]]:
     """Row count and an order-independent content hash of every public table and view.
 
-    The public schema is ``main`` (what BI tools and campaign tools read). Two
-    calls give equal dicts exactly when no public table changed, so a hostile
+    The public schema is ``main`` (what BI tools and campaign tools read); with
+    ``schema=None``, every table of every schema (staging, intermediate, ...).
+    Two calls give equal dicts exactly when no such table changed, so a hostile
     case can assert that a rejected run left them as they were. A missing
     warehouse file gives an empty dict.
     """
     if not warehouse.warehouse_path.exists():
         return {}
+    where = "" if schema is None else f"where table_schema = '{schema}'"
     with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as con:
-        names = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = 'main' order by table_name"
-            ).fetchall()
-        ]
+        names = con.execute(
+            f"select table_schema, table_name from information_schema.tables {where} "
+            "order by table_schema, table_name"
+        ).fetchall()
         return {
-            name: tuple(
+            f"{schema_name}.{name}": tuple(
                 con.execute(
-                    f'select count(*), coalesce(sum(hash(t)), 0) from main."{name}" as t'
+                    f'select count(*), coalesce(sum(hash(t)), 0) from "{schema_name}"."{name}" as t'
                 ).fetchall()[0]
             )
-            for name in names
+            for schema_name, name in names
         }
 
 

@@ -24,10 +24,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import REPO_ROOT, assert_dbt_ok, read_table
+from conftest import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
 
 from segment_and_predict import cli
-from segment_and_predict.jobs import Warehouse, daily_build, full_build, run_dbt
+from segment_and_predict.jobs import (
+    Warehouse,
+    daily_build,
+    failed_copy_path,
+    full_build,
+    run_dbt,
+)
 from segment_and_predict.propensity.data import MIN_LABELLED_SNAPSHOTS, FeatureEncoder
 from segment_and_predict.raw_checks import raw_table_problems
 
@@ -183,14 +189,23 @@ def test_as_of_date_outside_the_data_is_rejected(small_raw_data, tmp_path, as_of
 # --------------------------------------------------------------------------
 
 
-def test_too_many_quarantined_rows_reject_the_export(raw_copy, tmp_path):
+def test_too_many_quarantined_rows_reject_the_export(raw_copy, built_warehouse, tmp_path):
+    """Rejected by a dbt test halfway: nothing of the run is kept, in any schema.
+
+    Before the working copy, the run had rebuilt staging and intermediate.*
+    tables by the time the data-quality test stopped it (issue 14, finding 9).
+    """
     # a tenth of the orders point at customers the export does not have
     _rewrite(
         raw_copy / "orders.parquet",
         "select * replace (case when order_id % 10 = 0 then customer_id + 100000000 "
         "else customer_id end as customer_id) from t",
     )
-    warehouse = Warehouse.from_paths(REPO_ROOT, raw_copy, tmp_path / "wh.duckdb")
+    copy = tmp_path / "wh.duckdb"
+    shutil.copy(built_warehouse.warehouse_path, copy)
+    warehouse = Warehouse.from_paths(REPO_ROOT, raw_copy, copy)
+    before = public_table_checksums(warehouse, schema=None)
+    assert any(name.startswith("intermediate.") for name in before)
     result = daily_build(warehouse, capture=True)
     _assert_rejected(
         result,
@@ -200,7 +215,11 @@ def test_too_many_quarantined_rows_reject_the_export(raw_copy, tmp_path):
         "were quarantined (unknown_order on order_id: ",
         "more than the var data_quality_max_quarantined_share = 0.05",
     )
-    issues = read_table(warehouse, "select * from data_quality_issues order by table_name")
+    assert result.published is False
+    assert public_table_checksums(warehouse, schema=None) == before
+    # what the rejected run found stays readable in the copy kept aside
+    kept = Warehouse(warehouse.project_dir, raw_copy, failed_copy_path(warehouse))
+    issues = read_table(kept, "select * from data_quality_issues order by table_name")
     # the lines of those orders are left out with them
     assert issues[["table_name", "rule", "column_name"]].values.tolist() == [
         ["order_lines", "unknown_order", "order_id"],
