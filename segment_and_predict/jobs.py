@@ -246,6 +246,11 @@ def _invocation_id(path: Path) -> str | None:
 # the tables were all built and name the serving models); an error or a
 # skipped node is not (something stopped halfway, so tables would disagree).
 _COMPLETED_STATUSES = {"success", "pass", "warn", "fail", "no-op"}
+# The BI snapshot (python_models/publishing/bi_snapshot.py) runs only when every
+# public table and its tests passed; skipped after a failed test (a drift alarm),
+# it leaves the readers on the previous day while the warehouse keeps the run's
+# consistent tables (docs/bi.md, docs/operations.md).
+_PUBLISH_NODE = "model.segment_and_predict.bi_snapshot"
 
 
 def run_completed(returncode: int, run_results: Path, previous_invocation: str | None) -> bool:
@@ -253,8 +258,9 @@ def run_completed(returncode: int, run_results: Path, previous_invocation: str |
 
     True when dbt exited 0, or exited 1 with a run_results.json of this
     invocation in which every node succeeded or is a test that failed (no
-    error, nothing skipped). Anything else (a crash, a kill, a model error, a
-    failing test that skipped its consumers, a stop in on-run-start) is False.
+    error, nothing skipped but the BI snapshot). Anything else (a crash, a kill,
+    a model error, a failing test that skipped its consumers, a stop in
+    on-run-start) is False.
     """
     if returncode == 0:
         return True
@@ -264,7 +270,11 @@ def run_completed(returncode: int, run_results: Path, previous_invocation: str |
     if invocation is None or invocation == previous_invocation:
         return False
     results = json.loads(run_results.read_text()).get("results", [])
-    return bool(results) and all(r.get("status") in _COMPLETED_STATUSES for r in results)
+    return bool(results) and all(
+        r.get("status") in _COMPLETED_STATUSES
+        or (r.get("status") == "skipped" and r.get("unique_id") == _PUBLISH_NODE)
+        for r in results
+    )
 
 
 def failed_gate_lines(database: Path) -> tuple[str, ...]:

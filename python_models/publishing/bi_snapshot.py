@@ -52,6 +52,7 @@ def model(dbt, session):
     dbt.ref("segment_model_comparison")
     dbt.ref("segment_models")
     dbt.ref("segment_profiles")
+    dbt.ref("serving_models")
     dbt.ref("unseen_category_values")
     result = publish_snapshot(session, _publish_dir(session))
     return pd.DataFrame(

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -291,8 +292,6 @@ def test_a_crash_while_scoring_leaves_every_public_table_as_it_was(
 
 
 def results_file(tmp_path: Path, statuses: list[str], invocation: str = "new") -> Path:
-    import json
-
     path = tmp_path / "run_results.json"
     results = [{"unique_id": f"node.{i}", "status": s} for i, s in enumerate(statuses)]
     path.write_text(json.dumps({"metadata": {"invocation_id": invocation}, "results": results}))
@@ -342,3 +341,19 @@ def test_while_a_job_runs_on_its_copy_other_writers_of_the_warehouse_fail_at_onc
     assert "Could not set lock on file" in result.stderr
     assert result.published is False
     assert public_table_checksums(warehouse) == before
+
+
+def test_a_failed_test_that_skipped_only_the_bi_snapshot_is_kept(tmp_path):
+    """A drift alarm skips the BI snapshot (readers keep the previous day), not the warehouse."""
+    publish = "model.segment_and_predict.bi_snapshot"
+
+    def results(*nodes: tuple[str, str]) -> Path:
+        path = tmp_path / f"run_results_{len(list(tmp_path.iterdir()))}.json"
+        rows = [{"unique_id": uid, "status": status} for uid, status in nodes]
+        path.write_text(json.dumps({"metadata": {"invocation_id": "new"}, "results": rows}))
+        return path
+
+    drift_alarm = results(("model.a", "success"), ("test.drift", "fail"), (publish, "skipped"))
+    assert run_completed(1, drift_alarm, None)
+    rejected = results(("test.quality", "fail"), ("model.b", "skipped"), (publish, "skipped"))
+    assert not run_completed(1, rejected, None)

@@ -167,10 +167,25 @@ def original_and_tampered(small_raw_data, tmp_path_factory):
     return original, tampered
 
 
-def test_the_tampering_really_changed_the_future(original_and_tampered):
-    original, tampered = original_and_tampered
-    # The label reads the future, so it must move; otherwise the test proves nothing.
-    assert (original["purchased_next_30d"] != tampered["purchased_next_30d"]).sum() > 50
+def test_the_tampering_really_changed_the_future(small_raw_data, tmp_path):
+    """The exports differ after the cutoff; otherwise the feature test proves nothing.
+
+    (The scoring date's own label is never observed at as_of_date = the cutoff:
+    its window ends after it. So the proof reads the two exports' orders.)
+    """
+    tampered_raw = tmp_path / "tampered_raw"
+    tamper_at_and_after_cutoff(small_raw_data, tampered_raw)
+    buyers_after = (
+        "select distinct cast(customer_id as varchar) as customer_id "
+        "from read_parquet('{}/orders.parquet') "
+        f"where ordered_at >= date '{CUTOFF}' and ordered_at < date '{CUTOFF}' + 30"
+    )
+    with duckdb.connect() as con:
+        changed = con.execute(
+            f"select count(*) from (({buyers_after.format(small_raw_data)}) "
+            f"except ({buyers_after.format(tampered_raw)})) "
+        ).fetchall()[0][0]
+    assert changed > 50
 
 
 def test_every_feature_at_the_cutoff_is_identical(original_and_tampered):

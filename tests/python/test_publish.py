@@ -198,6 +198,11 @@ def test_bi_snapshot_refs_every_public_table(built_warehouse):
                 "where table_schema = 'main' order by table_name"
             ).fetchall()
         ]
+    # model_gate_checks is the leaf the gate tests run on: a failed gate must not
+    # skip the publish (the day's tables are consistent and published,
+    # docs/operations.md), so bi_snapshot does not depend on it; it is still
+    # published with the rest of schema main.
+    public = [name for name in public if name != "model_gate_checks"]
     missing, extra = sorted(set(public) - set(refs)), sorted(set(refs) - set(public))
     assert refs == public, (
         "bi_snapshot must ref every table of schema main, so that it publishes after all "
