@@ -253,6 +253,11 @@ _COMPLETED_STATUSES = {"success", "pass", "warn", "fail", "no-op"}
 _PUBLISH_NODE = "model.segment_and_predict.bi_snapshot"
 
 
+def _waits_for_the_snapshot(unique_id: str) -> bool:
+    """The BI snapshot, or an exposure (a declared reader, nothing built) that reads it."""
+    return unique_id == _PUBLISH_NODE or unique_id.startswith("exposure.")
+
+
 def run_completed(returncode: int, run_results: Path, previous_invocation: str | None) -> bool:
     """Whether a dbt build ran every selected node to its end, so its state is consistent.
 
@@ -272,7 +277,7 @@ def run_completed(returncode: int, run_results: Path, previous_invocation: str |
     results = json.loads(run_results.read_text()).get("results", [])
     return bool(results) and all(
         r.get("status") in _COMPLETED_STATUSES
-        or (r.get("status") == "skipped" and r.get("unique_id") == _PUBLISH_NODE)
+        or (r.get("status") == "skipped" and _waits_for_the_snapshot(r.get("unique_id", "")))
         for r in results
     )
 

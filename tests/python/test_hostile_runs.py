@@ -353,7 +353,12 @@ def test_a_failed_test_that_skipped_only_the_bi_snapshot_is_kept(tmp_path):
         path.write_text(json.dumps({"metadata": {"invocation_id": "new"}, "results": rows}))
         return path
 
-    drift_alarm = results(("model.a", "success"), ("test.drift", "fail"), (publish, "skipped"))
+    drift_alarm = results(
+        ("model.a", "success"),
+        ("test.drift", "fail"),
+        (publish, "skipped"),
+        ("exposure.segment_and_predict.growth_dashboard", "skipped"),
+    )
     assert run_completed(1, drift_alarm, None)
     rejected = results(("test.quality", "fail"), ("model.b", "skipped"), (publish, "skipped"))
     assert not run_completed(1, rejected, None)
