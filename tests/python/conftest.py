@@ -102,6 +102,17 @@ def public_table_checksums(
         }
 
 
+def rewrite_parquet(path: Path, sql: str) -> None:
+    """Replace the Parquet file ``path`` by ``sql`` over its content (the view ``t``)."""
+    import pyarrow.parquet as pq
+
+    con = duckdb.connect()
+    con.execute(f"create view t as select * from read_parquet('{path}')")
+    data = con.sql(sql).to_arrow_table()
+    con.close()
+    pq.write_table(data, path)
+
+
 def assert_dbt_ok(result) -> None:
     assert result.returncode == 0, f"dbt failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
+from conftest import rewrite_parquet as _rewrite
 
 from segment_and_predict import cli
 from segment_and_predict.jobs import (
@@ -60,15 +60,6 @@ def _assert_rejected(result, *messages: str) -> None:
         assert message in output, f"{message!r} not in:\n{output[-4000:]}"
     assert TRACEBACK not in output
     assert _public_tables_created(result) == []
-
-
-def _rewrite(path: Path, sql: str) -> None:
-    """Replace the Parquet file ``path`` by ``sql`` over its content (the view ``t``)."""
-    con = duckdb.connect()
-    con.execute(f"create view t as select * from read_parquet('{path}')")
-    data = con.sql(sql).to_arrow_table()
-    con.close()
-    pq.write_table(data, path)
 
 
 # --------------------------------------------------------------------------

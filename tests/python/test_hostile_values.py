@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from conftest import REPO_ROOT, public_table_checksums, read_table
+from conftest import rewrite_parquet as _rewrite
 
 from segment_and_predict import monitoring
 from segment_and_predict.contract import TABLES_BY_NAME
@@ -46,15 +47,6 @@ CONTRACT_DOC = REPO_ROOT / "docs" / "raw_data_contract.md"
 
 def _output(result) -> str:
     return result.stdout + result.stderr
-
-
-def _rewrite(path: Path, sql: str) -> None:
-    """Replace the Parquet file ``path`` by ``sql`` over its content (the view ``t``)."""
-    con = duckdb.connect()
-    con.execute(f"create view t as select * from read_parquet('{path}')")
-    data = con.sql(sql).to_arrow_table()
-    con.close()
-    pq.write_table(data, path)
 
 
 def _serving_copy(built_warehouse: Warehouse, raw: Path, folder: Path) -> Warehouse:
