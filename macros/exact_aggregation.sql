@@ -14,3 +14,21 @@
 {% macro exact_decimal(expression) -%}
     cast({{ expression }} as decimal(38, 9))
 {%- endmacro %}
+
+{#-
+    The most common non-null value of a column, ties broken by the smallest
+    value. DuckDB's mode() returns any one of the tied values, whichever its
+    threads saw first, so a segment with as many customers in two regions
+    named one region in one build and the other in the next.
+-#}
+{% macro most_common(expression) -%}
+    list_sort(
+        list_transform(
+            map_entries(histogram({{ expression }})),
+            lambda entry: struct_pack(
+                negative_count := -cast(struct_extract(entry, 'value') as bigint),
+                value := struct_extract(entry, 'key')
+            )
+        )
+    )[1]['value']
+{%- endmacro %}

@@ -106,9 +106,9 @@ by_segment as (
         avg(email_open_rate_90d) as avg_email_open_rate_90d,
         avg(discount_usage_rate_365d) as avg_discount_usage_rate_365d,
         avg(propensity) as mean_propensity,
-        mode(acquisition_channel) as top_acquisition_channel,
-        mode(device_type) as top_device_type,
-        mode(region) as top_region
+        {{ most_common("acquisition_channel") }} as top_acquisition_channel,
+        {{ most_common("device_type") }} as top_device_type,
+        {{ most_common("region") }} as top_region
     from assigned_customers
     group by segment_model_id, segment_id
 ),
