@@ -431,8 +431,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_command(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The error for a mistyped command, with the closest ones, or None if it is known."""
+    import difflib
+
+    words = [word for word in argv if not word.startswith("-")]
+    if not words or (argv and argv[0].startswith("-")):
+        return None  # options first (--version, --help): argparse answers
+    subparsers = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    commands = list(subparsers.choices)
+    if words[0] in commands:
+        return None
+    close = difflib.get_close_matches(words[0], commands, n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return (
+        f"segment-and-predict: error: unknown command {words[0]!r}.{hint} "
+        f"Commands: {', '.join(commands)} (segment-and-predict --help says what each does)."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    unknown = _unknown_command(parser, argv)
+    if unknown:
+        print(unknown, file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 
 
