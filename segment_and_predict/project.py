@@ -61,10 +61,15 @@ def find_project_dir(given: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
+def project_vars(project_dir: str | os.PathLike[str]) -> dict:
+    """The ``vars:`` mapping of the project's dbt_project.yml (their defaults)."""
+    text = (Path(project_dir) / PROJECT_FILE).read_text(encoding="utf-8")
+    return dict((yaml.safe_load(text) or {}).get("vars") or {})
+
+
 def known_vars(project_dir: str | os.PathLike[str]) -> list[str]:
     """The names under ``vars:`` in the project's dbt_project.yml."""
-    text = (Path(project_dir) / PROJECT_FILE).read_text(encoding="utf-8")
-    return sorted((yaml.safe_load(text) or {}).get("vars") or {})
+    return sorted(project_vars(project_dir))
 
 
 def unknown_vars_problem(given: Iterable[str], project_dir: str | os.PathLike[str]) -> str | None:

@@ -1,8 +1,11 @@
 """The HTML run report: one self-contained page built from a warehouse after a build.
 
 ``write_report(warehouse_path, out_path)`` reads the warehouse read-only
-(:mod:`.queries`), draws the charts with matplotlib (:mod:`.charts`) and writes a
-page with inline CSS and base64 PNG images (:mod:`.html`), so it opens offline.
+(:mod:`.queries`; :mod:`.analysis` derives the cut-off view, the drivers' direction
+and the segment projection), draws the charts with matplotlib (:mod:`.charts`,
+:mod:`.diagnostic_charts`) and writes a page with inline CSS and base64 PNG images
+(:mod:`.page` puts the sections of :mod:`.html` and :mod:`.diagnostics` in order),
+so it opens offline.
 CLI: ``segment-and-predict report [--warehouse PATH] [--out reports/report.html]``.
 """
 
@@ -12,7 +15,7 @@ import os
 from pathlib import Path
 
 from .dbt_docs import write_run_figures_doc
-from .html import CHART_NAMES, render_report
+from .page import CHART_NAMES, render_report
 from .queries import ReportData, default_warehouse_path, load_report_data
 
 DEFAULT_REPORT_PATH = "reports/report.html"

@@ -1,183 +1,33 @@
-"""Assembling the self-contained HTML page: inline CSS, base64 PNG charts, no network.
+"""The report's core sections: headline, model quality, calibration, gains, drivers,
+segments, the segment x propensity matrix, migration, model history and data sources.
 
-Every chart is an ``<img data-chart="<name>">`` inside a ``<figure>``; a tiny inline
-script counts the chart images the browser decoded into
-``<body data-charts-loaded>`` (the browser test reads it from the rendered DOM).
+Each ``_name(data, page)`` returns one ``<section>``; :mod:`.page` puts them in order.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 from html import escape
 
 import numpy as np
 import pandas as pd
 
 from . import charts
-from .queries import PROPENSITY_BANDS, TOP_FEATURES, ReportData, gate, gate_threshold
-
-# Every chart the report can hold, in page order (the tests look for these names).
-CHART_NAMES: tuple[str, ...] = (
-    "roc",
-    "precision_recall",
-    "calibration",
-    "gains",
-    "feature_importance",
-    "segment_sizes",
-    "segment_profiles",
-    "segment_propensity_matrix",
-    "segment_migration",
-    "model_history",
+from .diagnostics import category_mix_html, category_mix_line
+from .layout import (
+    Page,
+    _chart,
+    _empty_note,
+    _gate_badge,
+    _missing,
+    _missing_note,
+    _section,
+    count,
+    day,
+    num,
+    pct,
+    stamp,
 )
-
-CSS = """
-*{box-sizing:border-box}
-body{margin:0;background:#f5f7fa;color:#1f2933;
- font:15px/1.55 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 60px}
-header{background:#1f3a5f;color:#fff;padding:26px 28px}
-header .inner{max-width:1180px;margin:0 auto}
-header h1{margin:0 0 4px;font-size:26px;font-weight:600}
-header p{margin:0;opacity:.85;font-size:14px}
-nav{margin:18px 0 8px;font-size:14px}
-nav a{color:#1f5fa8;text-decoration:none;margin-right:14px;white-space:nowrap}
-section{background:#fff;border:1px solid #e1e6ec;border-radius:10px;padding:20px 24px;
- margin:18px 0}
-h2{margin:0 0 12px;font-size:20px;font-weight:600}
-h3{margin:18px 0 8px;font-size:16px;font-weight:600}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(165px,1fr));gap:12px}
-.card{background:#f5f8fc;border-radius:8px;padding:12px 14px}
-.card .label{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#52606d}
-.card .value{font-size:22px;font-weight:600;margin-top:2px;overflow-wrap:anywhere}
-.card .value .id{font-size:13px}
-.card .note{font-size:12px;color:#52606d}
-.chart{display:flex;flex-wrap:wrap;gap:18px 26px;align-items:flex-start;margin:10px 0 4px}
-.chart figure{margin:0;flex:0 1 auto;max-width:100%}
-.chart figure img{display:block;max-width:100%;height:auto}
-.chart .explain{flex:1 1 260px;min-width:240px}
-.chart.wide{flex-direction:column}
-.chart.wide .explain{flex:none;max-width:900px}
-.explain p{margin:0 0 10px}
-.pair{display:flex;flex-wrap:wrap;gap:12px}
-.pair figure{flex:1 1 460px}
-.ok{color:#1e7b46;font-weight:600}
-.bad{color:#b42318;font-weight:600}
-.notice{background:#fff8e6;border-left:4px solid #e0a526;padding:10px 14px;border-radius:4px}
-.missing{color:#52606d;font-style:italic}
-table{border-collapse:collapse;font-size:13px;margin:8px 0;width:100%}
-th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6eaef;vertical-align:top}
-th{background:#f5f8fc;font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.segments{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:12px}
-.segment{border:1px solid #e1e6ec;border-radius:8px;padding:12px 14px}
-.segment h4{margin:0 0 4px;font-size:15px}
-.segment .meta{font-size:12px;color:#52606d;margin-top:6px}
-.tablewrap{overflow-x:auto}
-footer{color:#52606d;font-size:12px;text-align:center;margin-top:30px}
-"""
-
-# Counts the decoded chart images into <body data-charts-loaded> (read by the browser test).
-SCRIPT = """
-(function () {
-  function count() {
-    var imgs = document.querySelectorAll("img[data-chart]"), n = 0;
-    for (var i = 0; i < imgs.length; i++) {
-      if (imgs[i].complete && imgs[i].naturalWidth > 0) { n++; }
-    }
-    document.body.dataset.chartsLoaded = String(n);
-  }
-  var imgs = document.querySelectorAll("img[data-chart]");
-  for (var i = 0; i < imgs.length; i++) { imgs[i].addEventListener("load", count); }
-  window.addEventListener("load", count);
-  count();
-})();
-"""
-
-
-# ---------------------------------------------------------------- formatting
-
-
-def _missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def num(value, digits: int = 3) -> str:
-    return "n/a" if _missing(value) else f"{float(value):.{digits}f}"
-
-
-def count(value) -> str:
-    return "n/a" if _missing(value) else f"{int(value):,}"
-
-
-def pct(value, digits: int = 0) -> str:
-    return "n/a" if _missing(value) else f"{float(value):.{digits}%}"
-
-
-def day(value) -> str:
-    if _missing(value):
-        return "n/a"
-    try:
-        return pd.Timestamp(value).strftime("%Y-%m-%d")
-    except (TypeError, ValueError):
-        return escape(str(value))
-
-
-def stamp(value) -> str:
-    if _missing(value):
-        return "n/a"
-    ts = pd.Timestamp(value)
-    return ts.strftime("%Y-%m-%d %H:%M") + (" UTC" if ts.tzinfo is not None else "")
-
-
-def _gate_badge(passed) -> str:
-    if _missing(passed):
-        return '<span class="missing">unknown</span>'
-    return '<span class="ok">passed</span>' if bool(passed) else '<span class="bad">failed</span>'
-
-
-def _missing_note(table: str) -> str:
-    return (
-        f'<p class="missing">The table <code>{escape(table)}</code> is not in this warehouse '
-        "(it may have been built before this part existed), so this section is empty.</p>"
-    )
-
-
-def _empty_note(text: str) -> str:
-    return f'<p class="missing">{escape(text)}</p>'
-
-
-class Page:
-    """Collects the chart count while sections are rendered."""
-
-    def __init__(self) -> None:
-        self.charts: list[str] = []
-
-    def figure(self, name: str, png: bytes | None, alt: str, caption: str = "") -> str:
-        if png is None:
-            return ""
-        self.charts.append(name)
-        data = base64.b64encode(png).decode("ascii")
-        cap = f"<figcaption class='missing'>{escape(caption)}</figcaption>" if caption else ""
-        return (
-            f'<figure data-chart="{escape(name)}"><img data-chart="{escape(name)}" '
-            f'alt="{escape(alt)}" src="data:image/png;base64,{data}">{cap}</figure>'
-        )
-
-
-def _chart(figure_html: str, paragraphs: list[str], wide: bool = False) -> str:
-    text = "".join(f"<p>{p}</p>" for p in paragraphs if p)
-    cls = "chart wide" if wide else "chart"
-    return f'<div class="{cls}">{figure_html}<div class="explain">{text}</div></div>'
-
-
-def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
+from .queries import PROPENSITY_BANDS, TOP_FEATURES, ReportData, gate, gate_threshold
 
 
 def _card(label: str, value: str, note: str = "") -> str:
@@ -552,13 +402,15 @@ def _segments(data: ReportData, page: Page) -> str:
             f'<span class="missing">({count(row["customers"])} customers, '
             f"{pct(row.get('customer_share'))})</span></h4>"
             f"<div>{escape(str(row.get('segment_description') or ''))}</div>"
-            f'<div class="meta">{meta}.</div></div>'
+            f'<div class="meta">{meta}.{category_mix_line(data, str(row["segment_name"]))}'
+            "</div></div>"
         )
     body = (
         _chart(sizes, size_text)
         + "<h3>How the segments differ</h3>"
         + _chart(heat, heat_text, wide=True)
         + f'<div class="segments">{"".join(cards)}</div>'
+        + category_mix_html(data)
     )
     return _section("segments", title, body)
 
@@ -766,55 +618,3 @@ def _registry(data: ReportData, page: Page) -> str:
             "segment_model_id",
         )
     return _section("history", title, body)
-
-
-NAV = (
-    ("headline", "Headline"),
-    ("quality", "Model quality"),
-    ("calibration", "Calibration"),
-    ("gains", "Gains and lift"),
-    ("drivers", "Purchase drivers"),
-    ("segments", "Segments"),
-    ("matrix", "Segments x propensity"),
-    ("migration", "Migration"),
-    ("history", "Model history"),
-    ("sources", "Data sources"),
-)
-
-
-def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> str:
-    """The full HTML page for ``data``."""
-    generated_at = generated_at or dt.datetime.now(dt.UTC)
-    page = Page()
-    sections = [
-        _headline(data),
-        _quality(data, page),
-        _calibration(data, page),
-        _gains(data, page),
-        _drivers(data, page),
-        _segments(data, page),
-        _matrix(data, page),
-        _migration(data, page),
-        _registry(data, page),
-        _sources(data),
-    ]
-    nav = "".join(f'<a href="#{anchor}">{escape(label)}</a>' for anchor, label in NAV)
-    subtitle = (
-        f"Warehouse <code>{escape(data.warehouse_path.name)}</code> &middot; scoring date "
-        f"{day(data.latest_score_date)} &middot; generated "
-        f"{generated_at.strftime('%Y-%m-%d %H:%M UTC')}"
-    )
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Segment and predict: run report</title>"
-        f"<style>{CSS}</style></head>"
-        f'<body data-charts-total="{len(page.charts)}" data-charts-loaded="0">'
-        '<header><div class="inner"><h1>Segment and predict: run report</h1>'
-        f"<p>{subtitle}</p></div></header>"
-        f"<main><nav>{nav}</nav>{''.join(sections)}"
-        "<footer>Generated by <code>segment-and-predict report</code> from the dbt "
-        "warehouse. Self-contained: opens without a network connection.</footer></main>"
-        f"<script>{SCRIPT}</script></body></html>\n"
-    )

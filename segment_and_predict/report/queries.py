@@ -13,16 +13,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from segment_and_predict.labels import DEFAULT_LABEL_WINDOW_DAYS, window_of
 
-# Propensity bands of the segment x propensity matrix (decile 1 = highest scores).
+from .analysis import DriverEffects, driver_effects, projection_2d
+
+# Propensity bands of the segment x propensity matrix (decile 1 = highest scores),
+# named as campaign_targets.propensity_band names them.
 PROPENSITY_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
-    ("High (top 20%)", (1, 2)),
-    ("Medium (next 30%)", (3, 4, 5)),
-    ("Low (bottom 50%)", (6, 7, 8, 9, 10)),
+    ("high", (1, 2)),
+    ("medium", (3, 4, 5)),
+    ("low", (6, 7, 8, 9, 10)),
 )
+
+# The PSI levels of the monitoring tests when the project's vars cannot be read.
+PSI_WARN_DEFAULT = 0.1
+PSI_FAIL_DEFAULT = 0.25
+# Customers sampled (deterministically, by a hash of customer_id) for the signed
+# SHAP chart and for the segment projection.
+EFFECT_SAMPLE_ROWS = 2_000
+PROJECTION_SAMPLE_ROWS = 3_000
+KEY_COLUMNS = ("customer_id", "as_of_date")
 
 # How many registry rows the history table and chart show (newest first).
 HISTORY_ROWS = 20
@@ -62,6 +75,29 @@ class ReportData:
     data_sources: pd.DataFrame | None = None
     # days of the label window the scores predict (the serving model's label column)
     label_window_days: int = DEFAULT_LABEL_WINDOW_DAYS
+    # cut-off view: today's customers and expected buyers in the top 10/20/30/50%
+    today_contact: pd.DataFrame | None = None
+    # drivers with direction: signed SHAP of a sample of the scoring date's customers
+    driver_effects: DriverEffects | None = None
+    # segmentation diagnostics (serving segmenter)
+    segment_comparison: pd.DataFrame | None = None
+    projection: pd.DataFrame | None = None  # x, y, segment_name (sample), centroids apart
+    projection_centroids: pd.DataFrame | None = None  # x, y, segment_name
+    projection_variance: tuple[float, float] | None = None
+    category_mix: pd.DataFrame | None = None  # segment_name x share_spend_* (mean share)
+    # monitoring
+    feature_drift: pd.DataFrame | None = None  # the latest date's rows
+    score_drift: pd.DataFrame | None = None
+    segment_drift: pd.DataFrame | None = None
+    realised_performance: pd.DataFrame | None = None
+    backtest: pd.DataFrame | None = None
+    backtest_path: Path | None = None
+    psi_warn: float = PSI_WARN_DEFAULT
+    psi_fail: float = PSI_FAIL_DEFAULT
+    # data quality: quarantined rows and missing values of today's features
+    data_quality_issues: pd.DataFrame | None = None
+    missing_values: pd.DataFrame | None = None  # feature, null_share, rows
+    missing_values_date: pd.Timestamp | None = None
 
     @property
     def observed_rate_column(self) -> str:
@@ -274,7 +310,241 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
             data.segment_matrix_source = "customer_segments x propensity_scores"
         if matrix is not None:
             data.segment_matrix, data.segment_matrix_date = matrix
+
+        _load_diagnostics(con, tables, data, read)
+    data.psi_warn, data.psi_fail = _psi_levels()
+    _load_backtest(data)
     return data
+
+
+def _psi_levels() -> tuple[float, float]:
+    """monitoring_psi_warn / monitoring_psi_fail of the project's dbt_project.yml."""
+    from segment_and_predict.project import ProjectNotFoundError, find_project_dir, project_vars
+
+    try:
+        found = project_vars(find_project_dir())
+    except (ProjectNotFoundError, OSError, ValueError):
+        return PSI_WARN_DEFAULT, PSI_FAIL_DEFAULT
+    warn, fail = found.get("monitoring_psi_warn"), found.get("monitoring_psi_fail")
+    return (
+        float(warn) if isinstance(warn, int | float) else PSI_WARN_DEFAULT,
+        float(fail) if isinstance(fail, int | float) else PSI_FAIL_DEFAULT,
+    )
+
+
+def _load_backtest(data: ReportData) -> None:
+    """backtest_results of `segment-and-predict backtest` (its own file beside the warehouse)."""
+    path = data.warehouse_path.with_name(
+        f"{data.warehouse_path.stem}_backtest{data.warehouse_path.suffix}"
+    )
+    data.backtest_path = path
+    if not path.exists():
+        return
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            if "backtest_results" in _tables(con):
+                data.backtest = con.execute(
+                    "select * from backtest_results order by as_of_date, method"
+                ).df()
+    except duckdb.Error:
+        # another process holds it (a backtest running now): the section says it is absent
+        data.backtest = None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
+    return [str(r[0]) for r in con.execute(f"describe select * from {qualified}").fetchall()]
+
+
+def _quoted(names) -> str:
+    return ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+
+
+def _load_diagnostics(con, tables: dict[str, str], data: ReportData, read) -> None:
+    """The monitoring, segmentation-diagnostics, cut-off, direction and data-quality parts."""
+    # monitoring
+    data.feature_drift = read(
+        "monitoring_feature_drift",
+        "select * from {t} where as_of_date = (select max(as_of_date) from {t}) "
+        "order by psi desc nulls last, feature",
+    )
+    data.score_drift = read("monitoring_score_drift", "select * from {t} order by as_of_date")
+    data.segment_drift = read(
+        "monitoring_segment_drift", "select * from {t} order by as_of_date, segment_id"
+    )
+    data.realised_performance = read(
+        "monitoring_realised_performance", "select * from {t} order by as_of_date"
+    )
+    data.data_quality_issues = read(
+        "data_quality_issues", "select * from {t} order by rows_quarantined desc, table_name"
+    )
+
+    segmenter = data.serving_segmenter or {}
+    segmenter_id = segmenter.get("segment_model_id")
+    comparison = read(
+        "segment_model_comparison",
+        "select * from {t} where segment_model_id = ? order by comparison desc, k, algorithm",
+        [segmenter_id],
+    )
+    data.segment_comparison = comparison
+
+    if "customer_features" not in tables:
+        data.missing_tables.add("customer_features")
+        return
+    features = tables["customer_features"]
+    feature_columns = _columns(con, features)
+    label = (data.serving_propensity or {}).get("label_column")
+
+    # missing values of the scoring date's features
+    score_date = data.latest_score_date
+    if score_date is None:
+        score_date = _to_ts(con.execute(f"select max(as_of_date) from {features}").fetchone()[0])
+    checked = [
+        c
+        for c in feature_columns
+        if c not in KEY_COLUMNS and not c.startswith("purchased_next_") and c != label
+    ]
+    if score_date is not None and checked:
+        counts = con.execute(
+            f"select count(*), {', '.join(f'count({_quoted([c])})' for c in checked)} "
+            f"from {features} where as_of_date = ?",
+            [score_date.date()],
+        ).fetchone()
+        rows = int(counts[0])
+        data.missing_values = pd.DataFrame(
+            {
+                "feature": checked,
+                "null_share": [
+                    (rows - int(n)) / rows if rows else float("nan") for n in counts[1:]
+                ],
+                "rows": rows,
+            }
+        ).sort_values(["null_share", "feature"], ascending=[False, True], ignore_index=True)
+        data.missing_values_date = score_date
+
+    # today's top shares: customers and expected buyers
+    if "propensity_scores" in tables and data.latest_score_date is not None:
+        data.today_contact = con.execute(
+            f"""
+            with scores as (
+                select propensity,
+                       row_number() over (order by propensity desc, customer_id) as r,
+                       count(*) over () as n
+                from {tables["propensity_scores"]} where as_of_date = ?
+            )
+            select depth.share, count(*) as customers, sum(propensity) as expected_buyers
+            from scores
+            join (values (0.1), (0.2), (0.3), (0.5)) depth(share)
+              on scores.r <= ceil(depth.share * scores.n)
+            group by depth.share order by depth.share
+            """,
+            [data.latest_score_date.date()],
+        ).df()
+
+    _load_driver_effects(con, features, feature_columns, data)
+    _load_segment_views(con, tables, features, feature_columns, data)
+
+
+def _sample(con, query: str, params) -> pd.DataFrame:
+    return con.execute(query, params).df()
+
+
+def _load_driver_effects(con, features: str, feature_columns: list[str], data: ReportData) -> None:
+    model_json = (data.serving_propensity or {}).get("model_json")
+    if not isinstance(model_json, str) or data.latest_score_date is None:
+        return
+    from segment_and_predict.propensity.model import PropensityModel
+
+    model = PropensityModel.from_json(model_json)
+    names = [n for n in model.features_ if n in feature_columns]
+    if len(names) != len(model.features_):
+        return  # an older feature table: the model cannot score it
+    frame = _sample(
+        con,
+        f"select {_quoted(names)} from {features} where as_of_date = ? "
+        f"order by hash(customer_id), customer_id limit {EFFECT_SAMPLE_ROWS}",
+        [data.latest_score_date.date()],
+    )
+    if frame.empty:
+        return
+    contributions = model.contributions(frame)
+    order = list(model.features_)
+    fi = data.feature_importance
+    if fi is not None and not fi.empty and "mean_abs_shap" in fi.columns:
+        ranked = fi.dropna(subset=["mean_abs_shap"]).sort_values("mean_abs_shap", ascending=False)
+        order = [f for f in ranked["feature_name"] if f in names] + [
+            f for f in order if f not in set(ranked["feature_name"])
+        ]
+    data.driver_effects = driver_effects(contributions, frame, list(model.features_), order)
+
+
+def _load_segment_views(
+    con, tables: dict[str, str], features: str, feature_columns: list[str], data: ReportData
+) -> None:
+    segmenter = data.serving_segmenter or {}
+    segmenter_id = segmenter.get("segment_model_id")
+    if "customer_segments" not in tables or segmenter_id is None:
+        return
+    segments = tables["customer_segments"]
+    latest = con.execute(
+        f"select max(as_of_date) from {segments} where segment_model_id = ?", [segmenter_id]
+    ).fetchone()[0]
+    if latest is None:
+        return
+    shares = [c for c in feature_columns if c.startswith("share_spend_")]
+    if shares and "total_spend_365d" in feature_columns:
+        data.category_mix = con.execute(
+            # spend-weighted: each group's share of the segment's total spend
+            "select s.segment_name, count(*) as customers, "
+            + ", ".join(
+                f"sum(f.{_quoted([c])} * f.total_spend_365d) / nullif(sum(case when "
+                f"f.{_quoted([c])} is not null then f.total_spend_365d end), 0) "
+                f"as {_quoted([c])}"
+                for c in shares
+            )
+            + f" from {segments} s join {features} f "
+            "on f.customer_id = s.customer_id and f.as_of_date = s.as_of_date "
+            "where s.as_of_date = ? and s.segment_model_id = ? group by s.segment_name "
+            "order by customers desc",
+            [latest, segmenter_id],
+        ).df()
+
+    model_json = segmenter.get("model_json")
+    if not isinstance(model_json, str):
+        return
+    from segment_and_predict.segmentation.segmenter import NEW_CUSTOMER_SEGMENT_ID, Segmenter
+
+    model = Segmenter.from_json(model_json)
+    frame = _sample(
+        con,
+        f"select s.segment_id, s.segment_name, f.* from {segments} s join {features} f "
+        "on f.customer_id = s.customer_id and f.as_of_date = s.as_of_date "
+        "where s.as_of_date = ? and s.segment_model_id = ? and s.segment_id <> ? "
+        f"order by hash(s.customer_id), s.customer_id limit {PROJECTION_SAMPLE_ROWS}",
+        [latest, segmenter_id, NEW_CUSTOMER_SEGMENT_ID],
+    )
+    if len(frame) < 3:
+        return
+    X = model.preprocessor_.transform(frame)
+    both = np.vstack([X, model.centroids_])
+    points, variance = projection_2d(both)
+    n = len(frame)
+    data.projection = pd.DataFrame(
+        {
+            "x": points[:n, 0],
+            "y": points[:n, 1],
+            "segment_id": frame["segment_id"].to_numpy(),
+            "segment_name": frame["segment_name"].to_numpy(),
+        }
+    )
+    data.projection_centroids = pd.DataFrame(
+        {
+            "x": points[n:, 0],
+            "y": points[n:, 1],
+            "segment_id": [s["segment_id"] for s in model.segments_],
+            "segment_name": [s["name"] for s in model.segments_],
+        }
+    )
+    data.projection_variance = (float(variance[0]), float(variance[1]))
 
 
 def gate(row: dict | None) -> dict:
