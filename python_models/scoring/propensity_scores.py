@@ -20,11 +20,6 @@ def model(dbt, session):
     dbt.config(
         materialized="incremental", incremental_strategy="delete+insert", unique_key="as_of_date"
     )
-    reason_method = str(dbt.config.get("reason_method"))
-    if reason_method not in ("shap", "path"):
-        raise ValueError(
-            f"The var propensity_reason_method must be 'shap' or 'path'; got {reason_method!r}"
-        )
     serving = serving_model(
         dbt.ref("serving_models"), dbt.ref("propensity_models"), kind="propensity"
     )
@@ -32,7 +27,5 @@ def model(dbt, session):
         return nothing_served(SCORES_SCHEMA)
     model_id, model_json = serving
     features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
-    scores = score_customers(
-        features, PropensityModel.from_json(model_json), model_id, reason_method=reason_method
-    )
+    scores = score_customers(features, PropensityModel.from_json(model_json), model_id)
     return with_date_column(scores)

@@ -21,7 +21,7 @@ from segment_and_predict.propensity.data import (
     SnapshotSplit,
     split_snapshots,
 )
-from segment_and_predict.propensity.explain import feature_importance, path_contributions
+from segment_and_predict.propensity.explain import feature_importance
 from segment_and_predict.propensity.metrics import (
     best_f1_threshold,
     calibration_table,
@@ -66,7 +66,6 @@ __all__ = [
     "rank_percentile_and_decile",
     "parse_bool_var",
     "passes_quality_gate",
-    "path_contributions",
     "score_customers",
     "split_snapshots",
     "train_propensity_model",

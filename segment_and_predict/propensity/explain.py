@@ -1,20 +1,12 @@
 """Explanations: global feature importance and per-customer reasons from contributions.
 
 Contributions are in log-odds units: for each row they sum, with the expected
-value, to the raw score. Two kinds:
-
-- SHAP (``PropensityModel.contributions``): LightGBM's exact TreeSHAP
-  (``pred_contrib=True``), computed once per group of rows that decide alike
-  in a tree (:mod:`segment_and_predict.propensity.treeshap`); with the
-  probability it takes ~3.5 s for the default model and 240K customers on
-  one core, about 10x less than LightGBM on all rows.
-- Path attribution (:func:`path_contributions`, "Saabas"): each split on a
-  row's path credits the change in the node's mean output to the split
-  feature. It needs only the leaf each row lands in (a LightGBM ``predict``
-  with ``pred_leaf``), but it over-credits features split near the root, so
-  it is an approximation of SHAP. It was offered for when scoring time
-  matters more than exactness; since the grouped TreeSHAP it is the slower of
-  the two (~11 s at 240K on one core), so there is little reason to choose it.
+value, to the raw score. They are SHAP values (``PropensityModel.contributions``):
+LightGBM's exact TreeSHAP (``pred_contrib=True``), computed once per group of rows
+that decide alike in a tree (:mod:`segment_and_predict.propensity.treeshap`); with
+the probability it takes ~3.5 s for the default model and 240K customers on one
+core, about 10x less than LightGBM on all rows. (A path-attribution option,
+"Saabas", was removed: an approximation that had become the slower of the two.)
 """
 
 from __future__ import annotations
@@ -22,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy import sparse
 
 from segment_and_predict.propensity.data import MISSING_LEVEL_TEXT
 from segment_and_predict.propensity.model import PropensityModel
@@ -81,85 +72,6 @@ def _rank_correlation(values: pd.Series, contributions: np.ndarray) -> float | N
     if x_rank.std() == 0 or s_rank.std() == 0:
         return None
     return float(np.corrcoef(x_rank, s_rank)[0, 1])
-
-
-def _path_table(tree: dict) -> tuple[dict[int, dict[int, float]], float]:
-    """Per-leaf path attribution of one dumped LightGBM tree, and its root mean value.
-
-    Returns {leaf_index: {feature_index: contribution}} and the root's mean output
-    (the count-weighted mean of its leaf values), in log-odds.
-    """
-
-    def mean_value(node: dict) -> tuple[float, float]:
-        if "leaf_value" in node:
-            node["_mean"] = node["leaf_value"]
-            return node["leaf_value"], float(node.get("leaf_count", 0))
-        left_mean, left_count = mean_value(node["left_child"])
-        right_mean, right_count = mean_value(node["right_child"])
-        total = left_count + right_count
-        node["_mean"] = (
-            (left_mean * left_count + right_mean * right_count) / total
-            if total
-            else (left_mean + right_mean) / 2
-        )
-        return node["_mean"], total
-
-    root = tree["tree_structure"]
-    mean_value(root)
-    table: dict[int, dict[int, float]] = {}
-
-    def walk(node: dict, path: dict[int, float]) -> None:
-        if "leaf_value" in node:
-            table[int(node.get("leaf_index", 0))] = path
-            return
-        feature = int(node["split_feature"])
-        for child in (node["left_child"], node["right_child"]):
-            step = dict(path)
-            step[feature] = step.get(feature, 0.0) + child["_mean"] - node["_mean"]
-            walk(child, step)
-
-    walk(root, {})
-    return table, float(root["_mean"])
-
-
-def path_contributions(model: PropensityModel, features: pd.DataFrame) -> np.ndarray:
-    """Path-attribution ("Saabas") contributions, shape (n_rows, n_features + 1).
-
-    Same layout as :meth:`PropensityModel.contributions` (last column = expected
-    value; rows sum to the raw log-odds score), but an approximation of SHAP that
-    costs about as much as a prediction.
-    """
-    X = model.encode(features)
-    booster = model.booster_
-    leaves = booster.predict(X, pred_leaf=True, num_threads=int(model.num_threads))
-    leaves = np.asarray(leaves, dtype="int64").reshape(len(X), -1)
-    n_features = len(model.features_)
-    rows, cols, values, offsets = [], [], [], []
-    offset, bias = 0, 0.0
-    for tree in booster.dump_model()["tree_info"]:
-        table, root_mean = _path_table(tree)
-        bias += root_mean
-        for leaf, path in table.items():
-            for feature, value in path.items():
-                rows.append(offset + leaf)
-                cols.append(feature)
-                values.append(value)
-        offsets.append(offset)
-        offset += int(tree["num_leaves"])
-    # Sum over trees of each row's leaf table row, as one sparse product.
-    leaf_table = sparse.csr_matrix((values, (rows, cols)), shape=(offset, n_features))
-    n_rows, n_trees = leaves.shape
-    # Exactly one leaf per row and tree, so the CSR layout can be written directly.
-    one_hot = sparse.csr_matrix(
-        (
-            np.ones(n_rows * n_trees),
-            (leaves + np.asarray(offsets)).ravel(),
-            np.arange(0, n_rows * n_trees + 1, n_trees),
-        ),
-        shape=(n_rows, offset),
-    )
-    contributions = (one_hot @ leaf_table).toarray()
-    return np.column_stack([contributions, np.full(n_rows, bias)])
 
 
 def top_contributions(contributions: np.ndarray, k: int = N_REASONS) -> np.ndarray:

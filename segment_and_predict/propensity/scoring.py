@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from segment_and_predict.propensity.data import AS_OF_DATE, CUSTOMER_ID, check_columns
-from segment_and_predict.propensity.explain import N_REASONS, path_contributions, reasons
+from segment_and_predict.propensity.explain import N_REASONS, reasons
 from segment_and_predict.propensity.model import PropensityModel
 
 SCORE_COLUMNS = (
@@ -50,8 +50,6 @@ def score_customers(
     features: pd.DataFrame,
     model: PropensityModel,
     model_id: str,
-    *,
-    reason_method: str = "shap",
 ) -> pd.DataFrame:
     """Score every row of ``features`` (customer_features rows, any snapshot dates).
 
@@ -62,14 +60,10 @@ def score_customers(
     as_of_date, 10 = bottom), is_predicted_buyer (propensity >= the model's
     threshold), reason_1..3 with _feature/_value/_direction, and model_id.
 
-    ``reason_method`` chooses the contributions the reasons come from: "shap"
-    (exact TreeSHAP, see :mod:`segment_and_predict.propensity.treeshap`) or
-    "path" (path attribution, an approximation, now also the slower of the two); see
-    :mod:`segment_and_predict.propensity.explain`.
+    The reasons come from exact TreeSHAP contributions
+    (:mod:`segment_and_predict.propensity.treeshap`).
     """
     check_columns(features, require_label=False)
-    if reason_method not in ("shap", "path"):
-        raise ValueError(f"reason_method must be 'shap' or 'path', got {reason_method!r}")
     # Encoding, probabilities, contributions and reason texts go a block of rows
     # at a time, so memory stays bounded however many customers there are (at
     # 2.4M customers the encoded frame alone is ~0.8 GiB, the contributions of
@@ -81,11 +75,7 @@ def score_customers(
     for start in range(0, len(features), REASON_BLOCK_ROWS):
         block = model.encoder_.transform(features.iloc[start : start + REASON_BLOCK_ROWS])
         block.index = pd.RangeIndex(start, start + len(block))
-        if reason_method == "shap":
-            block_probability, contributions = model.probability_and_contributions(block)
-        else:
-            block_probability = model.predict_probability(block)
-            contributions = path_contributions(model, block)
+        block_probability, contributions = model.probability_and_contributions(block)
         probability[start : start + len(block)] = block_probability
         reason_blocks.append(reasons(model, block, contributions))
     if not reason_blocks:

@@ -27,7 +27,6 @@ from segment_and_predict.propensity import (
     best_f1_threshold,
     explain,
     passes_quality_gate,
-    path_contributions,
     rank_percentile_and_decile,
     score_customers,
     split_snapshots,
@@ -641,26 +640,6 @@ def test_reasons_with_fewer_features_than_slots_are_null():
     assert all(dtype == "str" for dtype in frame.dtypes)
     empty = explain.reasons(TwoFeatures(), X.iloc[:0], contributions[:0])
     assert len(empty) == 0 and list(empty.columns) == list(frame.columns)
-
-
-def test_path_reasons_are_a_fast_approximation_with_the_same_layout(features, trained):
-    model = trained.model
-    rows = features[features["as_of_date"] == features["as_of_date"].max()].head(500)
-    path = path_contributions(model, rows)
-    shap = model.contributions(rows)
-    raw = model.booster_.predict(model.encode(rows), raw_score=True)
-    assert path.shape == shap.shape
-    assert np.allclose(path.sum(axis=1), raw) and np.allclose(path[:, -1], shap[:, -1])
-
-    exact = score_customers(rows, model, "m")
-    fast = score_customers(rows, model, "m", reason_method="path")
-    assert np.array_equal(exact["propensity"], fast["propensity"])
-    position = {name: j for j, name in enumerate(model.features_)}
-    value = path[np.arange(len(rows)), fast["reason_1_feature"].map(position).to_numpy()]
-    assert (fast["reason_1_direction"].to_numpy() == np.where(value > 0, "raises", "lowers")).all()
-    assert (exact["reason_1_feature"] == fast["reason_1_feature"]).mean() > 0.8
-    with pytest.raises(ValueError, match="reason_method"):
-        score_customers(rows, model, "m", reason_method="lime")
 
 
 def test_rule_baseline_works_with_missing_signals(features):

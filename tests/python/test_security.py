@@ -98,12 +98,10 @@ def test_no_code_unpickles_or_evaluates_anything():
 # ------------------------------------------------ vars that reach SQL
 
 VALIDATORS = r"(?:positive_int_var|fraction_var)\(\s*'(\w+)'"
-# Vars validated by a dedicated macro or, for the one that never reaches SQL,
-# by the Python model that reads it.
+# Vars validated by a dedicated macro.
 VALIDATED_ELSEWHERE = {
     "as_of_date": "scoring_as_of_date_literal",
     "raw_data_path": "validated_raw_data_path",
-    "propensity_reason_method": "python_models/scoring/propensity_scores.py",
     "raw_load_date": "raw_load_date_literal",
     "data_quality_max_quarantined_share": "max_quarantined_share",
     "monitoring_psi_warn": "monitoring_psi_thresholds",
@@ -160,7 +158,6 @@ def test_no_sql_inlines_a_var_unchecked():
             # raw source location, whose quotes are escaped for the SQL literal.
             config_key = key.startswith("gate_") or key in {
                 "model_threads",
-                "reason_method",
                 "max_training_rows",
                 "new_customer_days",
                 "label_window_days",
