@@ -104,12 +104,13 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
         DEFAULT_RAW_DATA_PATH,
         JobError,
         Warehouse,
+        check_job,
         daily_build,
         full_build,
         job_vars,
         parse_dbt_vars,
     )
-    from .preflight import PreflightError, check_job
+    from .preflight import PreflightError
     from .project import ProjectNotFoundError, find_project_dir
 
     try:

@@ -20,6 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .preflight import (
+    PreflightError,
+    missing_models_problem,
+    raw_export_problems,
+    warehouse_error_sentence,
+    warehouse_file_problem,
+)
+from .project import unknown_vars_problem
 from .publish import PUBLISH_DIR_ENV, default_publish_dir
 
 try:
@@ -136,8 +144,6 @@ def check_warehouse_is_free(warehouse: Warehouse) -> None:
         duckdb.connect(str(warehouse.warehouse_path)).close()
     except duckdb.Error as exc:
         if "Could not set lock" not in str(exc):
-            from .preflight import warehouse_error_sentence
-
             raise JobError(warehouse_error_sentence(warehouse.warehouse_path, str(exc))) from None
         pid = re.search(r"\(PID (\d+)\)", str(exc))
         raise _busy(
@@ -506,3 +512,40 @@ def daily_build(
         dbt_vars=job_vars(as_of_date, dbt_vars),
         **kwargs,
     )
+
+
+def check_job(
+    command: str,
+    project_dir: Path,
+    raw_data_path: Path,
+    warehouse_path: Path,
+    dbt_vars: Mapping[str, object],
+) -> None:
+    """Raise PreflightError naming every problem found before a build or daily job.
+
+    For the daily job, also checks (under the job lock) that the warehouse
+    holds trained models; a busy warehouse raises WarehouseBusyError.
+    """
+    problems = []
+    unknown = unknown_vars_problem(dbt_vars, project_dir)
+    if unknown:
+        problems.append(unknown)
+    file_problem = warehouse_file_problem(warehouse_path, writing=True)
+    if file_problem:
+        problems.append(file_problem)
+    elif command == "daily":
+        if warehouse_path.exists():
+            with exclusive_warehouse(Warehouse(project_dir, raw_data_path, warehouse_path)):
+                models = missing_models_problem(warehouse_path)
+        else:
+            models = missing_models_problem(warehouse_path)
+        if models:
+            problems.append(models)
+    raw_problems = raw_export_problems(raw_data_path)
+    if raw_problems:
+        problems.append(
+            "The raw export does not fit the contract; nothing was built:\n"
+            + "\n".join(raw_problems)
+        )
+    if problems:
+        raise PreflightError("\n".join(problems))

@@ -13,11 +13,9 @@ the same inputs. The dbt run still checks everything itself at run start
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from .contract import TABLES
-from .project import unknown_vars_problem
 from .raw_checks import raw_table_problem
 from .raw_files import raw_table_files
 
@@ -149,42 +147,3 @@ def missing_models_problem(path: Path) -> str | None:
         f"both models and records which serve; a warehouse built by an earlier version needs "
         f"it once too), then daily."
     )
-
-
-def check_job(
-    command: str,
-    project_dir: Path,
-    raw_data_path: Path,
-    warehouse_path: Path,
-    dbt_vars: Mapping[str, object],
-) -> None:
-    """Raise PreflightError naming every problem found before a build or daily job.
-
-    For the daily job, also checks (under the job lock) that the warehouse
-    holds trained models; a busy warehouse raises jobs.WarehouseBusyError.
-    """
-    from .jobs import Warehouse, exclusive_warehouse
-
-    problems = []
-    unknown = unknown_vars_problem(dbt_vars, project_dir)
-    if unknown:
-        problems.append(unknown)
-    file_problem = warehouse_file_problem(warehouse_path, writing=True)
-    if file_problem:
-        problems.append(file_problem)
-    elif command == "daily":
-        if warehouse_path.exists():
-            with exclusive_warehouse(Warehouse(project_dir, raw_data_path, warehouse_path)):
-                models = missing_models_problem(warehouse_path)
-        else:
-            models = missing_models_problem(warehouse_path)
-        if models:
-            problems.append(models)
-    raw_problems = raw_export_problems(raw_data_path)
-    if raw_problems:
-        problems.append(
-            "The raw export does not fit the contract; nothing was built:\n"
-            + "\n".join(raw_problems)
-        )
-    if problems:
-        raise PreflightError("\n".join(problems))

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segment_and_predict.labels import is_label_column, label_column
+from segment_and_predict.values import AS_OF_DATE, as_text, to_float
 
 CUSTOMER_ID = "customer_id"
-AS_OF_DATE = "as_of_date"
 # The label of the default window; a build with another label_window_days
 # passes its own name (the dbt models read it from config).
 LABEL = label_column()
@@ -162,27 +162,13 @@ def _arrow_category_codes(series: pd.Series, levels: list[str]) -> np.ndarray | 
     return pc.index_in(values, value_set=value_set).fill_null(-1).to_numpy()
 
 
-def _as_text(series: pd.Series) -> pd.Series:
-    """Category values as an object Series of Python str, nulls as None."""
-    dtype = series.dtype
-    values = series.astype(object)
-    already_text = isinstance(dtype, pd.StringDtype) or (
-        isinstance(dtype, pd.CategoricalDtype)
-        and isinstance(dtype.categories.dtype, pd.StringDtype | np.dtypes.ObjectDType)
-        and pd.api.types.infer_dtype(dtype.categories, skipna=True) == "string"
-    )
-    if not already_text:
-        values = values.map(lambda v: v if isinstance(v, str) else str(v))
-    return values.where(series.notna(), None)
-
-
 # High-cardinality categories (e.g. one region per customer) are capped at fit:
 # a categorical feature with more than MAX_CATEGORY_LEVELS distinct values keeps
 # only its most frequent values that each hold at least MIN_CATEGORY_SHARE of the
 # training rows (at most MAX_CATEGORY_LEVELS of them); every other value, at
 # training and at scoring, becomes the one level OTHER_LEVEL. The kept levels and
 # OTHER_LEVEL (last) are stored with the model, so serving and the drift
-# reference (monitoring.model_reference) use the same cap. Without it such a
+# reference (drift.model_reference) use the same cap. Without it such a
 # feature is noise for the model and its drift is huge in the very build that
 # trained it (each new customer's value is one the model never saw).
 MAX_CATEGORY_LEVELS = 20
@@ -260,7 +246,7 @@ class FeatureEncoder:
                 self.dropped_features_[name] = "all null in training rows"
                 continue
             if kind == "categorical":
-                text = _as_text(series)
+                text = as_text(series)
                 # Null-or-one-value columns are kept: the missingness pattern can
                 # carry signal (e.g. email rates are null for unsubscribed customers).
                 if text.nunique(dropna=False) <= 1:
@@ -271,7 +257,7 @@ class FeatureEncoder:
                     capped if capped is not None else sorted(text.dropna().unique().tolist())
                 )
             else:
-                if _to_float(series).nunique(dropna=False) <= 1:
+                if to_float(series).nunique(dropna=False) <= 1:
                     self.dropped_features_[name] = "constant in training rows"
                     continue
                 self.numeric_features_.append(name)
@@ -305,13 +291,13 @@ class FeatureEncoder:
                         )
                     categorical = pd.Categorical.from_codes(codes, categories=levels)
                 else:
-                    text = _as_text(frame[name])
+                    text = as_text(frame[name])
                     other = OTHER_LEVEL if is_capped(levels) else None
                     text = text.where(text.isin(levels) | text.isna(), other)
                     categorical = pd.Categorical(text, categories=levels)
                 columns[name] = pd.Series(categorical, index=frame.index)
             else:
-                columns[name] = _to_float(frame[name])
+                columns[name] = to_float(frame[name])
         return pd.DataFrame(columns, index=frame.index)
 
     def unseen_categories(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -325,7 +311,7 @@ class FeatureEncoder:
         for name, levels in self.categorical_levels_.items():
             if name not in frame.columns or is_capped(levels):
                 continue  # a capped feature has no unseen values: they are OTHER_LEVEL
-            text = _as_text(frame[name]).dropna()
+            text = as_text(frame[name]).dropna()
             unseen = text[~text.isin(levels)]
             for value, rows in unseen.value_counts(sort=False).items():
                 counts.append((name, str(value), int(rows)))
@@ -356,8 +342,3 @@ class FeatureEncoder:
         encoder.categorical_levels_ = {k: list(v) for k, v in state["categorical_levels"].items()}
         encoder.dropped_features_ = dict(state.get("dropped_features", {}))
         return encoder
-
-
-def _to_float(series: pd.Series) -> pd.Series:
-    """Numeric or boolean column as float64 (True -> 1.0), nulls as NaN."""
-    return series.astype("float64")

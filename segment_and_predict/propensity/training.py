@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-# Imported as a module (not its names): monitoring itself imports
-# propensity.data, and either package may be imported first.
-from segment_and_predict import monitoring
+from segment_and_predict.drift import model_reference
 from segment_and_predict.propensity.baselines import (
     LogisticRegressionBaseline,
     RecencyFrequencyRule,
@@ -293,7 +291,7 @@ def train_propensity_model(
         "feature_importance_json": _json(importance),
         "curves_json": _json(curves),
         "reference_distribution_json": _json(
-            monitoring.model_reference(
+            model_reference(
                 split.train,
                 encoder,
                 p_served_test,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segment_and_predict import monitoring
+from segment_and_predict import drift
 from segment_and_predict.propensity import FeatureEncoder
 
 DAY = pd.Timedelta(days=1)
@@ -53,7 +53,7 @@ def _reference(**kwargs) -> dict:
     )
     encoder = FeatureEncoder().fit(train)
     dates = [d.date().isoformat() for d in TRAIN_DATES]
-    found = monitoring.model_reference(
+    found = drift.model_reference(
         train, encoder, np.linspace(0, 1, 500), train_as_of_dates=dates, test_as_of_date="x"
     )
     return json.loads(json.dumps(found))  # as stored in the registry
@@ -74,7 +74,7 @@ def _by_feature(rows: list[dict], column: str = "psi") -> dict[str, object]:
 
 
 def test_tenure_is_the_declared_calendar_age_and_its_reference_is_aligned(growing):
-    assert monitoring.CALENDAR_AGE_FEATURES == ("tenure_days",)
+    assert drift.CALENDAR_AGE_FEATURES == ("tenure_days",)
     tenure = growing["features"]["tenure_days"]
     assert tenure["aligned_to_date"] == TRAIN_DATES[-1].date().isoformat()
     # the newest training date's rows alone: 390 days of sign-ups
@@ -86,7 +86,7 @@ def test_tenure_is_the_declared_calendar_age_and_its_reference_is_aligned(growin
 def test_a_closed_cohort_shows_no_drift_however_long_after_training(closed, days_after_training):
     today = TRAIN_DATES[-1] + days_after_training * DAY
     current = _base(today, seed=99, signups_until_day=90)
-    rows = monitoring.feature_drift(closed, current, today.date())
+    rows = drift.feature_drift(closed, current, today.date())
     psi = _by_feature(rows)
     assert psi["tenure_days"] < 0.1 and psi["spend_30d"] < 0.1, psi
     assert _by_feature(rows, "calendar_shift_days") == {
@@ -95,9 +95,7 @@ def test_a_closed_cohort_shows_no_drift_however_long_after_training(closed, days
     }
     assert _by_feature(rows, "is_calendar_age") == {"tenure_days": True, "spend_30d": False}
     # the raw tenures are what cried wolf: compared as they are, the same day fails
-    raw = monitoring.compare(
-        "tenure_days", closed["features"]["tenure_days"], current["tenure_days"]
-    )
+    raw = drift.compare("tenure_days", closed["features"]["tenure_days"], current["tenure_days"])
     if days_after_training >= 30:
         assert raw["psi"] > 0.25
 
@@ -105,7 +103,7 @@ def test_a_closed_cohort_shows_no_drift_however_long_after_training(closed, days
 def test_a_growing_shop_shows_only_its_new_customers(growing):
     today = TRAIN_DATES[-1] + 30 * DAY
     current = _base(today, seed=98)
-    row = _by_feature(monitoring.feature_drift(growing, current, today.date()), "bins_json")
+    row = _by_feature(drift.feature_drift(growing, current, today.date()), "bins_json")
     bins = json.loads(row["tenure_days"])
     # the 30 days of sign-ups since the reference date land below its lowest age
     new_share = 30 / 420
@@ -120,14 +118,11 @@ def test_a_growing_shop_shows_only_its_new_customers(growing):
 def test_real_shifts_still_fail(growing):
     today = TRAIN_DATES[-1] + 30 * DAY
     spend_x3 = _base(today, seed=5).assign(spend_30d=lambda f: f["spend_30d"] * 3)
-    assert (
-        _by_feature(monitoring.feature_drift(growing, spend_x3, today.date()))["spend_30d"] > 0.25
-    )
+    assert _by_feature(drift.feature_drift(growing, spend_x3, today.date()))["spend_30d"] > 0.25
     # an export that lost its older customers: the cohort mix moved, whatever the calendar
     recent_only = _base(today, seed=6).query("tenure_days < 200")
     assert (
-        _by_feature(monitoring.feature_drift(growing, recent_only, today.date()))["tenure_days"]
-        > 0.25
+        _by_feature(drift.feature_drift(growing, recent_only, today.date()))["tenure_days"] > 0.25
     )
 
 
@@ -135,7 +130,7 @@ def test_references_recorded_before_alignment_are_compared_as_they_are(growing):
     old = json.loads(json.dumps(growing))
     del old["features"]["tenure_days"]["aligned_to_date"]
     today = TRAIN_DATES[-1] + 30 * DAY
-    rows = monitoring.feature_drift(old, _base(today, seed=7), today.date())
+    rows = drift.feature_drift(old, _base(today, seed=7), today.date())
     assert set(_by_feature(rows, "calendar_shift_days").values()) == {None}
     with pytest.raises(ValueError, match="as_of_date"):
-        monitoring.feature_drift(growing, _base(today, seed=7))
+        drift.feature_drift(growing, _base(today, seed=7))

@@ -29,7 +29,7 @@ import yaml
 from conftest import REPO_ROOT, public_table_checksums, read_table
 from conftest import rewrite_parquet as _rewrite
 
-from segment_and_predict import monitoring
+from segment_and_predict import drift
 from segment_and_predict.contract import TABLES_BY_NAME
 from segment_and_predict.jobs import Warehouse, daily_build, run_dbt
 from segment_and_predict.propensity import (
@@ -417,7 +417,7 @@ def test_the_stored_cap_serves_new_values_as_other_and_keeps_drift_low(
     reference = json.loads(trained_on_unique_regions.registry_row["reference_distribution_json"])
     (region,) = [
         row
-        for row in monitoring.feature_drift(reference, latest, latest["as_of_date"].iloc[0])
+        for row in drift.feature_drift(reference, latest, latest["as_of_date"].iloc[0])
         if row["feature"] == "region"
     ]
     assert region["psi"] < 0.1

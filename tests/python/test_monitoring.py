@@ -22,7 +22,7 @@ from conftest import SMALL_CUSTOMERS, assert_dbt_ok, read_table
 from sklearn.metrics import average_precision_score, roc_auc_score
 from test_models_in_warehouse import copy_warehouse
 
-from segment_and_predict import monitoring
+from segment_and_predict import drift, monitoring
 from segment_and_predict.jobs import Warehouse, daily_build, run_dbt
 from segment_and_predict.propensity import FeatureEncoder
 
@@ -32,50 +32,48 @@ from segment_and_predict.propensity import FeatureEncoder
 def test_psi_is_zero_for_identical_shares_and_grows_with_the_shift():
     rng = np.random.default_rng(0)
     reference = rng.normal(size=20_000)
-    distribution = monitoring.numeric_distribution(reference)
-    assert monitoring.compare("x", distribution, reference)["psi"] == pytest.approx(0, abs=1e-12)
-    same_law = monitoring.compare("x", distribution, rng.normal(size=20_000))["psi"]
-    small = monitoring.compare("x", distribution, rng.normal(0.3, size=20_000))["psi"]
-    large = monitoring.compare("x", distribution, rng.normal(1.5, size=20_000))["psi"]
+    distribution = drift.numeric_distribution(reference)
+    assert drift.compare("x", distribution, reference)["psi"] == pytest.approx(0, abs=1e-12)
+    same_law = drift.compare("x", distribution, rng.normal(size=20_000))["psi"]
+    small = drift.compare("x", distribution, rng.normal(0.3, size=20_000))["psi"]
+    large = drift.compare("x", distribution, rng.normal(1.5, size=20_000))["psi"]
     assert same_law < 0.01 < small < 0.25 < large
 
 
 def test_psi_matches_the_formula_and_floors_empty_bins():
     reference, current = [50, 30, 20], [30, 30, 40]
     p, q = np.array([0.5, 0.3, 0.2]), np.array([0.3, 0.3, 0.4])
-    assert monitoring.population_stability_index(reference, current) == pytest.approx(
+    assert drift.population_stability_index(reference, current) == pytest.approx(
         float(np.sum((q - p) * np.log(q / p)))
     )
     # an empty bin on one side is large but finite
-    psi = monitoring.population_stability_index([100, 0], [50, 50])
+    psi = drift.population_stability_index([100, 0], [50, 50])
     assert math.isfinite(psi) and psi > 1
-    assert math.isnan(monitoring.population_stability_index([0, 0], [1, 2]))
+    assert math.isnan(drift.population_stability_index([0, 0], [1, 2]))
     with pytest.raises(ValueError, match="same bins"):
-        monitoring.population_stability_index([1, 2], [1, 2, 3])
+        drift.population_stability_index([1, 2], [1, 2, 3])
 
 
 def test_numeric_bins_are_deciles_with_ties_merged_and_a_missing_bin():
     values = pd.Series([0.0] * 70 + list(range(1, 31)) + [None] * 10)
-    distribution = monitoring.numeric_distribution(values)
+    distribution = drift.numeric_distribution(values)
     # 70% zeros: the deciles up to 0.7 collapse into one bin (-inf, 0]
     assert distribution["edges"][0] == 0.0
     assert distribution["counts"][0] == 70
     assert sum(distribution["counts"]) == 100 and distribution["null_count"] == 10
-    labels = monitoring.bin_labels(distribution)
+    labels = drift.bin_labels(distribution)
     assert labels[0] == "(-inf, 0]" and labels[-2].endswith("inf)") and labels[-1] == "missing"
     # rebinning the reference values reproduces its counts exactly
-    assert monitoring.bin_counts(distribution, values) == distribution
+    assert drift.bin_counts(distribution, values) == distribution
     # values beyond the reference's range land in the end bins
-    outside = monitoring.bin_counts(distribution, pd.Series([-5.0, 1e9]))
+    outside = drift.bin_counts(distribution, pd.Series([-5.0, 1e9]))
     assert outside["counts"][0] == 1 and outside["counts"][-1] == 1
 
 
 def test_categorical_bins_count_new_values_as_other_and_nulls_as_missing():
-    reference = monitoring.categorical_distribution(
-        pd.Series(["a", "b", "b", None]), levels=["a", "b"]
-    )
+    reference = drift.categorical_distribution(pd.Series(["a", "b", "b", None]), levels=["a", "b"])
     assert reference["counts"] == [1, 2] and reference["null_count"] == 1
-    row = monitoring.compare("c", reference, pd.Series(["a", "z", "z", "z", None]))
+    row = drift.compare("c", reference, pd.Series(["a", "z", "z", "z", None]))
     assert json.loads(row["bins_json"])[2] == {
         "bin": "other",
         "reference_count": 0,
@@ -103,7 +101,7 @@ def test_model_reference_describes_every_model_feature_and_round_trips_through_j
     train = _frame(5000, 1)
     encoder = FeatureEncoder().fit(train)
     scores = np.linspace(0, 1, 1000)
-    reference = monitoring.model_reference(
+    reference = drift.model_reference(
         train, encoder, scores, train_as_of_dates=["2026-01-01"], test_as_of_date="2026-02-01"
     )
     reference = json.loads(json.dumps(reference))
@@ -111,24 +109,22 @@ def test_model_reference_describes_every_model_feature_and_round_trips_through_j
     assert reference["features"]["region"]["levels"] == ["north", "south"]
     deciles = np.quantile(scores, np.arange(1, 10) / 10)
     assert reference["score"]["edges"] == pytest.approx(deciles)
-    same = monitoring.feature_drift(reference, train)
+    same = drift.feature_drift(reference, train)
     assert [row["psi"] for row in same] == pytest.approx([0, 0, 0], abs=1e-12)
     assert json.loads(same[0]["reference_as_of_dates"]) == ["2026-01-01"]
     # another sample of the same law: small; a shifted one: above the fail threshold
-    assert max(row["psi"] for row in monitoring.feature_drift(reference, _frame(5000, 2))) < 0.01
+    assert max(row["psi"] for row in drift.feature_drift(reference, _frame(5000, 2))) < 0.01
     shifted = _frame(5000, 3).assign(orders_365d=lambda f: f["orders_365d"] + 5)
-    by_feature = {
-        row["feature"]: row["psi"] for row in monitoring.feature_drift(reference, shifted)
-    }
+    by_feature = {row["feature"]: row["psi"] for row in drift.feature_drift(reference, shifted)}
     assert by_feature["orders_365d"] > 0.25 and by_feature["region"] < 0.01
     with pytest.raises(ValueError, match="lack column"):
-        monitoring.feature_drift(reference, train.drop(columns="region"))
+        drift.feature_drift(reference, train.drop(columns="region"))
     with pytest.raises(ValueError, match="Retrain"):
-        monitoring.check_reference({"version": 0})
+        drift.check_reference({"version": 0})
 
 
 def test_segment_share_drift_compares_with_training_and_the_previous_day():
-    rows, psi_training, psi_previous = monitoring.segment_share_drift(
+    rows, psi_training, psi_previous = drift.segment_share_drift(
         {1: 0.5, 2: 0.5}, {1: 60, 3: 40}, {1: 50, 2: 50}
     )
     by_id = {row["segment_id"]: row for row in rows}
@@ -136,7 +132,7 @@ def test_segment_share_drift_compares_with_training_and_the_previous_day():
     assert by_id[3]["reference_share"] == 0 and by_id[3]["current_share"] == 0.4
     assert by_id[1]["share_change_vs_training"] == pytest.approx(0.1)
     assert psi_training == pytest.approx(psi_previous) and psi_training > 0.25
-    _, same, no_previous = monitoring.segment_share_drift({1: 0.5, 2: 0.5}, {1: 5, 2: 5})
+    _, same, no_previous = drift.segment_share_drift({1: 0.5, 2: 0.5}, {1: 5, 2: 5})
     assert same == pytest.approx(0) and math.isnan(no_previous)
 
 
@@ -195,7 +191,7 @@ def test_a_registry_from_before_references_gives_empty_drift_tables_of_the_right
             monitoring.score_drift_table(r["scores"], r["registry"], r["dates"]),
             monitoring.feature_drift_table(r["features"], r["scores"], r["registry"], r["dates"]),
         ):
-            assert table.num_rows == 0 and table.schema == monitoring.DRIFT_SCHEMA
+            assert table.num_rows == 0 and table.schema == drift.DRIFT_SCHEMA
 
 
 # ---------------------------------------------------------------- warehouse
@@ -212,8 +208,8 @@ def test_the_registry_records_the_reference_of_the_serving_model(built_warehouse
     assert reference["feature_as_of_dates"] == json.loads(row["train_as_of_dates"])
     assert reference["score_as_of_date"] == row["test_as_of_date"]
     some_feature = next(iter(reference["features"].values()))
-    assert sum(monitoring.all_counts(some_feature)) == row["n_train"]
-    assert sum(monitoring.all_counts(reference["score"])) == row["n_test"]
+    assert sum(drift.all_counts(some_feature)) == row["n_train"]
+    assert sum(drift.all_counts(reference["score"])) == row["n_test"]
 
 
 def test_drift_tables_of_the_scoring_date(built_warehouse):
