@@ -2,8 +2,8 @@
 -- lines of orders placed strictly before the date within the look-back.
 -- Categories missing from the product_category_groups seed count as "other".
 {%- set lookback_days = positive_int_var('feature_lookback_days', 3660) %}
-{#- One share_spend_<group> column each: the groups of the product_category_groups seed plus "other". -#}
-{%- set category_groups = ['electronics', 'home', 'fashion', 'beauty', 'sports', 'grocery', 'other'] %}
+{#- One share_spend_<group> column each (category_groups(): the seed's groups plus "other"). -#}
+{%- set category_groups = category_groups() %}
 
 with
 

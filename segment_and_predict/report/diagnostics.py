@@ -350,23 +350,24 @@ def segment_diagnostics(data: ReportData, page: Page) -> str:
 
 
 def category_mix_html(data: ReportData) -> str:
-    """The mean spend share of each category group per segment, as a table."""
+    """Each category group's share of each segment's spend (segment_profiles), as a table."""
     mix = data.category_mix
     if mix is None or mix.empty:
         return ""
-    shares = [c for c in mix.columns if c.startswith("share_spend_")]
+    shares = [c for c in mix.columns if c.startswith("spend_share_")]
     headers = [("segment", ""), ("customers", "num")] + [
-        (c.removeprefix("share_spend_"), "num") for c in shares
+        (c.removeprefix("spend_share_"), "num") for c in shares
     ]
     rows = [
         [escape(str(r["segment_name"])), count(r["customers"])] + [pct(r[c]) for c in shares]
         for r in mix.to_dict("records")
     ]
     return (
-        "<h3>Category mix: share of each segment's spend</h3>"
+        "<h3>Category mix: what each segment buys</h3>"
         + _table(headers, rows)
-        + "<p>Each category group's share of the segment's spend in the last year (n/a: "
-        "the segment spent nothing). The segmenter uses each customer's shares, so "
+        + "<p>The segment's mean share of spend on each category group over the look-back "
+        "(<code>segment_profiles.spend_share_*</code>; customers with no order lines are "
+        "left out, n/a: none has any). The segmenter uses each customer's shares, so "
         "segments can differ by what they buy as well as by how much.</p>"
     )
 
@@ -379,12 +380,12 @@ def category_mix_line(data: ReportData, segment_name: str, top: int = 3) -> str:
     row = mix[mix["segment_name"].astype(str) == segment_name]
     if row.empty:
         return ""
-    shares = row.iloc[0][[c for c in mix.columns if c.startswith("share_spend_")]]
+    shares = row.iloc[0][[c for c in mix.columns if c.startswith("spend_share_")]]
     shares = pd.to_numeric(shares, errors="coerce").dropna().sort_values(ascending=False)
     if shares.empty:
         return ""
     listed = ", ".join(
-        f"{escape(name.removeprefix('share_spend_'))} {pct(value)}"
+        f"{escape(name.removeprefix('spend_share_'))} {pct(value)}"
         for name, value in shares.head(top).items()
     )
     return f" Spend mix: {listed}."

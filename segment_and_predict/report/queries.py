@@ -84,7 +84,7 @@ class ReportData:
     projection: pd.DataFrame | None = None  # x, y, segment_name (sample), centroids apart
     projection_centroids: pd.DataFrame | None = None  # x, y, segment_name
     projection_variance: tuple[float, float] | None = None
-    category_mix: pd.DataFrame | None = None  # segment_name x share_spend_* (mean share)
+    category_mix: pd.DataFrame | None = None  # segment_profiles' segment_name x spend_share_*
     # monitoring
     feature_drift: pd.DataFrame | None = None  # the latest date's rows
     score_drift: pd.DataFrame | None = None
@@ -288,6 +288,9 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
             if (profiles["segment_model_id"] == serving).any():
                 profiles = profiles[profiles["segment_model_id"] == serving]
         data.segment_profiles = profiles
+        if profiles is not None and any(c.startswith("spend_share_") for c in profiles.columns):
+            shares = [c for c in profiles.columns if c.startswith("spend_share_")]
+            data.category_mix = profiles[["segment_name", "customers", *shares]]
         data.segment_migration = read(
             "segment_migration", "select * from {t} order by from_segment_id, to_segment_id"
         )
@@ -490,24 +493,6 @@ def _load_segment_views(
     ).fetchone()[0]
     if latest is None:
         return
-    shares = [c for c in feature_columns if c.startswith("share_spend_")]
-    if shares and "total_spend_365d" in feature_columns:
-        data.category_mix = con.execute(
-            # spend-weighted: each group's share of the segment's total spend
-            "select s.segment_name, count(*) as customers, "
-            + ", ".join(
-                f"sum(f.{_quoted([c])} * f.total_spend_365d) / nullif(sum(case when "
-                f"f.{_quoted([c])} is not null then f.total_spend_365d end), 0) "
-                f"as {_quoted([c])}"
-                for c in shares
-            )
-            + f" from {segments} s join {features} f "
-            "on f.customer_id = s.customer_id and f.as_of_date = s.as_of_date "
-            "where s.as_of_date = ? and s.segment_model_id = ? group by s.segment_name "
-            "order by customers desc",
-            [latest, segmenter_id],
-        ).df()
-
     model_json = segmenter.get("model_json")
     if not isinstance(model_json, str):
         return

@@ -107,7 +107,9 @@ select '{SEGMENTER}' as segment_model_id, segment_id, segment_name, segment_desc
        spend as avg_spend_365d, spend / 400.0 as spend_365d_vs_base,
        days as median_days_since_last_order, sessions as avg_sessions_30d,
        sessions / 3.0 as sessions_30d_vs_base, open_rate as avg_email_open_rate_90d,
-       discount as avg_discount_usage_rate_365d, prop as mean_propensity,
+       discount as avg_discount_usage_rate_365d,
+       0.4 as spend_share_electronics, 0.35 as spend_share_home, 0.25 as spend_share_other,
+       prop as mean_propensity,
        prop / 0.27 as propensity_vs_base, prop * 1.05 as observed_purchase_rate_30d,
        date '2026-10-02' as observed_purchase_rate_as_of_date,
        timestamp '2026-11-01' as as_of_date

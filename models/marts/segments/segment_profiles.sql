@@ -67,6 +67,9 @@ assigned_customers as (
         customer_features.sessions_30d,
         customer_features.email_open_rate_90d,
         customer_features.discount_usage_rate_365d,
+        {%- for category_group in category_groups() %}
+            customer_features.share_spend_{{ category_group }},
+        {%- endfor %}
         customer_features.acquisition_channel,
         customer_features.device_type,
         customer_features.region,
@@ -105,6 +108,10 @@ by_segment as (
         avg(sessions_30d) as avg_sessions_30d,
         avg(email_open_rate_90d) as avg_email_open_rate_90d,
         avg(discount_usage_rate_365d) as avg_discount_usage_rate_365d,
+        {#- the segment's typical spend mix: the mean of its customers' shares #}
+        {%- for category_group in category_groups() %}
+            avg(share_spend_{{ category_group }}) as spend_share_{{ category_group }},
+        {%- endfor %}
         avg(propensity) as mean_propensity,
         {{ most_common("acquisition_channel") }} as top_acquisition_channel,
         {{ most_common("device_type") }} as top_device_type,
@@ -149,6 +156,9 @@ final as (
         by_segment.avg_sessions_30d / nullif(whole_base.sessions_30d, 0) as sessions_30d_vs_base,
         by_segment.avg_email_open_rate_90d,
         by_segment.avg_discount_usage_rate_365d,
+        {%- for category_group in category_groups() %}
+            by_segment.spend_share_{{ category_group }},
+        {%- endfor %}
         by_segment.mean_propensity,
         by_segment.mean_propensity / nullif(whole_base.propensity, 0) as propensity_vs_base,
         cast(
