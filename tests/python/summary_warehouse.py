@@ -60,6 +60,7 @@ def make_warehouse(
     propensity_checks=PROPENSITY_CHECKS,
     segment_checks=SEGMENT_CHECKS,
     retrained: bool = True,
+    trained_at: dt.datetime = THIS_RUN,
     scored: int = 3,
     segmented: int = 3,
     quarantined: tuple[tuple[str, str, str, int], ...] = (
@@ -73,10 +74,10 @@ def make_warehouse(
     """Write the warehouse file and return its path.
 
     With ``retrained`` the newest model of each kind was trained by this run
-    (after RUN_STARTED) on top of an older one; the gate of each newest model is
-    judged from its checks, and serving_models follows the serving rule (the
-    newest that passed). ``skip`` leaves out tables ("schema.table" or "table"),
-    as in a warehouse built by an older version.
+    (at ``trained_at``, by default after RUN_STARTED) on top of an older one;
+    the gate of each newest model is judged from its checks, and serving_models
+    follows the serving rule (the newest that passed). ``skip`` leaves out tables
+    ("schema.table" or "table"), as in a warehouse built by an older version.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     new_p = all(_passed(v, c, t) for _, v, c, t, _ in propensity_checks)
@@ -84,8 +85,8 @@ def make_warehouse(
     propensity = [(OLD_PROPENSITY, EARLIER, True)]
     segments = [(OLD_SEGMENTER, EARLIER, True)]
     if retrained:
-        propensity.append((NEW_PROPENSITY, THIS_RUN, new_p))
-        segments.append((NEW_SEGMENTER, THIS_RUN, new_s))
+        propensity.append((NEW_PROPENSITY, trained_at, new_p))
+        segments.append((NEW_SEGMENTER, trained_at, new_s))
     newest_p, newest_s = propensity[-1], segments[-1]
     serving_p = next(m for m, _, ok in reversed(propensity) if ok)
     serving_s = next(m for m, _, ok in reversed(segments) if ok)
