@@ -147,6 +147,7 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
         print(f"segment-and-predict {args.command}: error: {exc}", file=sys.stderr)
         return 1
     _print_outcome(args.command, warehouse, result, started)
+    _print_summary(args.command, warehouse, result, started)
     return result.returncode
 
 
@@ -179,6 +180,37 @@ def _print_outcome(command: str, warehouse, result, started: float) -> None:
             f"cause and run this again.",
             file=sys.stderr,
         )
+
+
+def _print_summary(command: str, warehouse, result, started: float) -> None:
+    """The run in a dozen lines on stdout, after dbt's output (segment_and_predict.run_summary)."""
+    from .jobs import failed_copy_path
+    from .publish import publish_dir_for
+    from .run_summary import BI_SNAPSHOT_NODE, RunFacts, run_node_statuses, summary_lines
+
+    statuses = run_node_statuses(warehouse.project_dir, since=started)
+    publish_dir = publish_dir_for(warehouse.warehouse_path)
+    failed_copy = failed_copy_path(warehouse)
+    facts = RunFacts(
+        command=command,
+        returncode=result.returncode,
+        kept=result.published is not False,
+        warehouse_path=warehouse.warehouse_path,
+        # this run's copy only: an older failed run's copy may still be there
+        failed_copy=failed_copy
+        if result.published is False
+        and failed_copy.is_file()
+        and failed_copy.stat().st_mtime >= started
+        else None,
+        bi_published=publish_dir / "current"
+        if statuses.get(BI_SNAPSHOT_NODE) == "success"
+        else None,
+        publish_dir=publish_dir,
+        started=started,
+        node_statuses=statuses,
+    )
+    sys.stderr.flush()
+    print("\n".join(summary_lines(facts)), flush=True)
 
 
 def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:

@@ -11,6 +11,9 @@
   serves the models that served before.
 - After every run, the public tables pass the consistency invariants
   (tests/python/serving_invariants.py). See docs/operations.md.
+- The summary the CLI prints at the end of each of these runs
+  (segment_and_predict/run_summary.py) gives their real counts, gate values
+  and serving models, and for a crash what failed and what the kept copy holds.
 """
 
 from __future__ import annotations
@@ -93,6 +96,40 @@ def gate_lines(result, command: str = "build") -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith(prefix)]
 
 
+def summary_of(result) -> list[str]:
+    """The summary the CLI printed at the end of stdout, after dbt's output (run_summary.py)."""
+    before, found, summary = result.stdout.rpartition("\nSummary of this ")
+    assert found and "Done. PASS=" in before, result.stdout[-3000:]
+    lines = ("Summary of this " + summary).splitlines()
+    assert len(lines) <= 15, lines
+    return lines
+
+
+def quality_line(warehouse: Warehouse) -> str:
+    """The start of the summary's data-quality line for the rows data_quality_issues holds."""
+    query = "select coalesce(sum(rows_quarantined), 0) as n from data_quality_issues"
+    total = int(read_table(warehouse, query)["n"][0])
+    if total == 0:
+        return "Data quality: no rows quarantined"
+    return f"Data quality: {total:,} rows quarantined ("
+
+
+def latest_score_date(warehouse: Warehouse) -> str:
+    query = "select strftime(max(as_of_date), '%Y-%m-%d') as d from propensity_scores"
+    return read_table(warehouse, query)["d"][0]
+
+
+def publish_current(warehouse: Warehouse) -> Path:
+    path = warehouse.warehouse_path
+    return path.with_name(path.stem + "_bi") / "current"
+
+
+COUNTS = (
+    f"Customers scored (propensity_scores): {SMALL_CUSTOMERS:,}; "
+    f"segmented (customer_segments): {SMALL_CUSTOMERS:,}"
+)
+
+
 # ------------------------------------------------ a failed propensity gate
 
 
@@ -168,6 +205,57 @@ def test_a_failed_model_is_recorded_as_failed_and_the_daily_job_never_serves_it(
     assert_serving_invariants(warehouse)
 
 
+def test_the_summaries_of_a_build_with_a_failed_gate_and_of_the_next_daily(
+    propensity_gate_failed,
+):
+    warehouse, before, build, after, daily = propensity_gate_failed
+    failed = read_table(
+        warehouse,
+        "select model_id, roc_auc, pr_auc from propensity_models order by trained_at desc limit 1",
+    ).iloc[0]
+    new_segmenter = after["serving"]["segment"]
+    path = warehouse.warehouse_path
+    lines = summary_of(build)
+    assert lines[:4] == [
+        "Summary of this build:",
+        f"Result: completed with failures (exit 1: propensity_quality_gate (fail)); the "
+        f"public tables in {path} are this run's",
+        f"Scoring date: {latest_score_date(warehouse)}",
+        COUNTS,
+    ]
+    assert f"Propensity model trained: {failed['model_id']}, FAILED its gate" in lines
+    assert (
+        f"  gate: ROC-AUC {failed['roc_auc']:.3f} (FAILED: required >= 0.999), "
+        f"PR-AUC {failed['pr_auc']:.3f} (>= "
+    ) in lines[lines.index(f"Propensity model trained: {failed['model_id']}, FAILED its gate") + 1]
+    assert f"Segmenter trained: {new_segmenter}, passed its gate" in lines
+    segment_gate = lines[lines.index(f"Segmenter trained: {new_segmenter}, passed its gate") + 1]
+    assert segment_gate.startswith("  gate: k ") and segment_gate.endswith("(>= 3.1%)")
+    assert (
+        f"Serving propensity model: {before['propensity']} (the previous one, kept: the new "
+        f"{failed['model_id']} failed its gate)"
+    ) in lines
+    assert f"Serving segmenter: {new_segmenter} (new)" in lines
+    assert any(line.startswith(quality_line(warehouse)) for line in lines)
+    assert f"BI snapshot: published to {publish_current(warehouse)} (docs/bi.md)" in lines
+    assert lines[-1] == (
+        f"Report: segment-and-predict report --warehouse {path} (writes reports/report.html)"
+    )
+
+    lines = summary_of(daily)
+    assert lines[:2] == [
+        "Summary of this daily run (no retraining):",
+        f"Result: completed; the public tables in {path} are this run's",
+    ]
+    assert COUNTS in lines
+    assert not any("gate:" in line for line in lines)
+    serving = next(line for line in lines if line.startswith("Serving propensity model: "))
+    assert serving.startswith(f"Serving propensity model: {before['propensity']} (trained ")
+    assert serving.endswith(f"; the newer {failed['model_id']} failed its gate)")
+    assert any(line.startswith(f"Serving segmenter: {new_segmenter} (trained ") for line in lines)
+    assert f"BI snapshot: published to {publish_current(warehouse)} (docs/bi.md)" in lines
+
+
 @pytest.fixture(scope="module")
 def first_build_with_failed_propensity_gate(small_raw_data, tmp_path_factory):
     warehouse = Warehouse(
@@ -194,6 +282,12 @@ def test_a_first_build_whose_propensity_gate_fails_still_publishes_segments(
     assert counts["segments"] == SMALL_CUSTOMERS and counts["profiles"] > 0
     assert counts["scores"] == 0  # nothing scored with a model that failed its gate
     assert_serving_invariants(warehouse)
+    lines = summary_of(build)
+    assert (
+        "Customers scored (propensity_scores): 0; "
+        f"segmented (customer_segments): {SMALL_CUSTOMERS:,}"
+    ) in lines
+    assert "Serving propensity model: none yet (no model passed its gate, so no scores)" in lines
 
 
 # --------------------------------------------------- a failed segment gate
@@ -259,6 +353,30 @@ def test_a_crash_in_training_leaves_every_public_table_as_it_was(training_crash)
     # what the failed run built is kept aside to inspect: its new segmenter is there
     kept = Warehouse(REPO_ROOT, warehouse.raw_data_path, failed_copy_path(warehouse))
     assert len(read_table(kept, "select * from segment_models")) == 2
+    # the summary says what failed, that nothing was kept, and what the kept-aside copy holds
+    new_segmenter = read_table(
+        kept, "select segment_model_id from segment_models order by trained_at desc limit 1"
+    )["segment_model_id"][0]
+    lines = summary_of(crashed)
+    assert lines[1].startswith(
+        f"Result: FAILED (exit {crashed.returncode}: propensity_models (error)"
+    )
+    assert lines[2:4] == [
+        f"The public tables in {warehouse.warehouse_path} were not replaced: they and the "
+        "serving models are as before the run",
+        f"What the run built, not kept (in {failed_copy_path(warehouse)}):",
+    ]
+    assert "  Customers scored and segmented: n/a (not built by this run)" in lines
+    assert any(
+        line.startswith(
+            f"  Propensity model: none trained in this run (the newest, "
+            f"{before['serving']['propensity']}, was trained "
+        )
+        for line in lines
+    )
+    assert f"  Segmenter trained: {new_segmenter}, passed its gate" in lines
+    assert not any(line.lstrip().startswith("Serving") for line in lines)
+    assert "BI snapshot: not published by this run (none published yet)" in lines
 
 
 def test_after_a_crash_in_training_the_next_daily_serves_the_models_that_served(training_crash):
@@ -270,6 +388,9 @@ def test_after_a_crash_in_training_the_next_daily_serves_the_models_that_served(
     assert ids["segments"] == ids["targets_segment"] == [before["serving"]["segment"]]
     assert ids["scores"] == ids["targets_propensity"] == [before["serving"]["propensity"]]
     assert_serving_invariants(warehouse)
+    lines = summary_of(daily)
+    assert COUNTS in lines
+    assert f"BI snapshot: published to {publish_current(warehouse)} (docs/bi.md)" in lines
 
 
 def test_a_crash_while_scoring_leaves_every_public_table_as_it_was(
