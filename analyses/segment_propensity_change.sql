@@ -1,5 +1,5 @@
--- How each segment's mean propensity changed between the latest scoring date
--- and the scoring date closest to 30 days before it.
+-- How each segment's mean propensity changed between the run's scoring date
+-- (int_scoring_date) and the scoring date closest to 30 days before it.
 with
 
 scores as (
@@ -15,7 +15,7 @@ scoring_dates as (
 ),
 
 latest as (
-    select max(as_of_date) as latest_date from scoring_dates
+    select as_of_date as latest_date from {{ ref('int_scoring_date') }}
 ),
 
 dates as (

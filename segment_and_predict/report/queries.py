@@ -261,11 +261,14 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
 
         model_id = data.serving_propensity["model_id"] if data.serving_propensity else None
 
-        # latest scores
+        # the run's scoring date (int_scoring_date, as the marts use it; a warehouse
+        # built before it existed: the newest scoring date)
+        scoring_date = _scoring_date(con, tables)
         scored = read(
             "propensity_scores",
             "select as_of_date, count(*) as customers from {t} "
-            "where as_of_date = (select max(as_of_date) from {t}) group by all",
+            "where as_of_date = coalesce(?, (select max(as_of_date) from {t})) group by all",
+            [scoring_date],
         )
         if scored is not None and not scored.empty:
             data.latest_score_date = _to_ts(scored["as_of_date"].iloc[0])
@@ -294,7 +297,12 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
         data.segment_migration = read(
             "segment_migration", "select * from {t} order by from_segment_id, to_segment_id"
         )
-        segments_date = read("customer_segments", "select max(as_of_date) as d from {t}")
+        segments_date = read(
+            "customer_segments",
+            "select coalesce(max(as_of_date) filter (where as_of_date = ?), max(as_of_date)) as d "
+            "from {t}",
+            [scoring_date],
+        )
         if segments_date is not None and not segments_date.empty:
             data.latest_segment_date = _to_ts(segments_date["d"].iloc[0])
 
@@ -318,6 +326,14 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
     data.psi_warn, data.psi_fail = _psi_levels()
     _load_backtest(data)
     return data
+
+
+def _scoring_date(con: duckdb.DuckDBPyConnection, tables: dict[str, str]):
+    """The date of int_scoring_date (one row), or None when the table is absent or empty."""
+    if "int_scoring_date" not in tables:
+        return None
+    rows = con.execute(f"select as_of_date from {tables['int_scoring_date']}").fetchall()
+    return rows[0][0] if len(rows) == 1 else None
 
 
 def _psi_levels() -> tuple[float, float]:
@@ -489,7 +505,12 @@ def _load_segment_views(
         return
     segments = tables["customer_segments"]
     latest = con.execute(
-        f"select max(as_of_date) from {segments} where segment_model_id = ?", [segmenter_id]
+        "select coalesce(max(as_of_date) filter (where as_of_date = ?), max(as_of_date)) "
+        f"from {segments} where segment_model_id = ?",
+        [
+            data.latest_segment_date.date() if data.latest_segment_date is not None else None,
+            segmenter_id,
+        ],
     ).fetchone()[0]
     if latest is None:
         return

@@ -264,3 +264,29 @@ def test_customers_younger_than_the_new_customer_window_are_never_dormant_or_lap
         "Onboarding series with best sellers",
         "Onboarding content and preference survey",
     }
+
+
+def test_a_backfill_shows_its_own_date_in_every_daily_mart(two_days):
+    """Daily runs for 2026-10-20 and 2026-10-21 after the build for 2026-11-01: the
+    activation list, its matrix, the profiles and the migration follow the run's scoring
+    date (int_scoring_date) as the scores and segments do, not the newest date held."""
+    warehouse, _ = two_days
+    dates = read_table(
+        warehouse,
+        """
+        select
+            (select list(distinct as_of_date) from campaign_target_customers) as listed,
+            (select list(distinct as_of_date) from campaign_targets) as matrix,
+            (select list(distinct as_of_date) from segment_profiles) as profiles,
+            (select list(distinct from_date) from segment_migration) as moved_from,
+            (select list(distinct to_date) from segment_migration) as moved_to,
+            (select count(*) from campaign_target_customers) as listed_customers,
+            (select count(*) from propensity_scores where as_of_date = date '2026-10-21')
+                as scored_that_day
+        """,
+    ).iloc[0]
+    day = pd.Timestamp("2026-10-21")
+    for column in ("listed", "matrix", "profiles", "moved_to"):
+        assert [pd.Timestamp(d) for d in dates[column]] == [day], (column, dates[column])
+    assert [pd.Timestamp(d) for d in dates["moved_from"]] == [pd.Timestamp("2026-10-20")]
+    assert dates["listed_customers"] == dates["scored_that_day"] > 0

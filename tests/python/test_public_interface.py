@@ -26,12 +26,14 @@ MART_UNIT_TESTS = {
     "campaign_target_customers": {
         "propensity_bands_follow_the_score_deciles",
         "playbook_action_is_the_longest_segment_name_match_of_the_band",
-        "activation_list_holds_the_serving_models_on_the_latest_date_only",
+        "activation_list_holds_the_serving_models_on_the_scoring_date_only",
+        "a_backfill_lists_the_scores_of_its_own_date",
     },
     "campaign_targets": {"campaign_targets_count_customers_and_buyers_per_segment_and_band"},
     "segment_migration": {
-        "segment_migration_counts_moves_between_the_two_latest_dates",
+        "segment_migration_counts_moves_from_the_date_before_the_scoring_date",
         "segment_migration_is_empty_until_there_are_two_dates",
+        "a_backfill_shows_the_moves_into_its_own_date",
     },
 }
 MONITORING_TABLES = {

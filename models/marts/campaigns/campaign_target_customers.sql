@@ -36,8 +36,8 @@ serving_segments as (
             and customer_segments.segment_model_id = serving_models.serving_model_id
 ),
 
-latest_date as (
-    select max(as_of_date) as as_of_date from propensity_scores
+scoring_date as (
+    select * from {{ ref('int_scoring_date') }}
 ),
 
 latest_scores as (
@@ -49,8 +49,8 @@ latest_scores as (
             else 'low'
         end as propensity_band
     from propensity_scores
-    inner join latest_date
-        on propensity_scores.as_of_date = latest_date.as_of_date
+    inner join scoring_date
+        on propensity_scores.as_of_date = scoring_date.as_of_date
     inner join serving_propensity_model
         on propensity_scores.model_id = serving_propensity_model.model_id
 ),

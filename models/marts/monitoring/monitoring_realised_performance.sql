@@ -24,8 +24,8 @@ orders as (
     select * from {{ ref('stg_orders') }}
 ),
 
-snapshot_dates as (
-    select * from {{ ref('int_snapshot_dates') }}
+scoring_date as (
+    select * from {{ ref('int_scoring_date') }}
 ),
 
 propensity_models as (
@@ -33,8 +33,8 @@ propensity_models as (
 ),
 
 observed as (
-    select any_value(as_of_date) filter (where is_scoring_snapshot) as scoring_as_of_date
-    from snapshot_dates
+    select any_value(as_of_date) as scoring_as_of_date
+    from scoring_date
 ),
 
 -- dates this table already holds (none on the first run or a full refresh)

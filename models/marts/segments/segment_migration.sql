@@ -1,22 +1,25 @@
--- How many customers moved from each segment to each other between the two
--- most recent assignment dates (the same customer on both dates).
+-- How many customers moved from each segment to each other between the
+-- scoring date (int_scoring_date) and the assignment date before it (the same
+-- customer on both dates).
 with
 
 customer_segments as (
     select * from {{ ref('customer_segments') }}
 ),
 
-assignment_dates as (
-    select distinct as_of_date from customer_segments
-    order by as_of_date desc
-    limit 2
+scoring_date as (
+    select * from {{ ref('int_scoring_date') }}
 ),
 
 latest_dates as (
     select
-        max(as_of_date) as to_date,
-        case when count(*) = 2 then min(as_of_date) end as from_date
-    from assignment_dates
+        scoring_date.as_of_date as to_date,
+        (
+            select max(customer_segments.as_of_date)
+            from customer_segments
+            where customer_segments.as_of_date < scoring_date.as_of_date
+        ) as from_date
+    from scoring_date
 ),
 
 movements as (

@@ -42,15 +42,15 @@ sources_present as (
     where status = 'present'
 ),
 
-latest_date as (
-    select max(as_of_date) as as_of_date from customer_segments
+scoring_date as (
+    select * from {{ ref('int_scoring_date') }}
 ),
 
 latest_assignments as (
     select customer_segments.*
     from customer_segments
-    inner join latest_date
-        on customer_segments.as_of_date = latest_date.as_of_date
+    inner join scoring_date
+        on customer_segments.as_of_date = scoring_date.as_of_date
     inner join serving_segmenter
         on customer_segments.segment_model_id = serving_segmenter.segment_model_id
 ),
