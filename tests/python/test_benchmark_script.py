@@ -1,28 +1,14 @@
-"""Smoke test of scripts/benchmark.py on a tiny data set (timings are not asserted)."""
+"""Smoke test of the benchmark (segment_and_predict.benchmark, run as scripts/benchmark.py)
+on a tiny data set (timings are not asserted)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "benchmark_script", REPO_ROOT / "scripts" / "benchmark.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-benchmark = _load_benchmark()
+from segment_and_predict import benchmark
 
 
 def test_peak_memory_is_that_of_the_stage_tree_alone(tmp_path):
