@@ -24,9 +24,7 @@ orders_in_label_window as (
         min(orders.ordered_at) as first_label_order_at
     from orders
     inner join snapshot_dates
-        on
-            orders.ordered_at >= snapshot_dates.as_of_date
-            and orders.ordered_at < snapshot_dates.label_window_end_date
+        on {{ in_label_window('orders.ordered_at', 'snapshot_dates.as_of_date') }}
     where snapshot_dates.is_label_observed
     group by orders.customer_id, snapshot_dates.as_of_date
 ),

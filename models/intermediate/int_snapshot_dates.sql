@@ -115,9 +115,10 @@ final as (
         all_dates.as_of_date,
         bool_or(all_dates.is_scoring_snapshot) as is_scoring_snapshot,
         bool_or(all_dates.is_training_snapshot) as is_training_snapshot,
-        all_dates.as_of_date + {{ label_days }} <= any_value(checked_bounds.scoring_as_of_date)
-            as is_label_observed,
-        all_dates.as_of_date + {{ label_days }} as label_window_end_date,
+        {{ label_window_is_observed(
+            'all_dates.as_of_date', 'any_value(checked_bounds.scoring_as_of_date)'
+        ) }} as is_label_observed,
+        {{ label_window_end('all_dates.as_of_date') }} as label_window_end_date,
         any_value(checked_bounds.last_observed_date) as last_observed_date
     from all_dates
     cross join checked_bounds

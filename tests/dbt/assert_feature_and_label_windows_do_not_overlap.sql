@@ -56,7 +56,7 @@ violations as (
     where
         event_at < as_of_date
         or event_at >= label_window_end_date
-        or label_window_end_date != as_of_date + {{ var('label_window_days') | int }}
+        or label_window_end_date != {{ label_window_end('as_of_date') }}
 )
 
 select * from violations

@@ -1,7 +1,7 @@
 -- How well past scores did once their outcome is known: for every scoring
 -- date whose label window is complete in the data, ROC-AUC and PR-AUC of the
 -- stored propensity against whether the customer ordered in
--- [as_of_date, as_of_date + label_window_days) (the label of
+-- [as_of_date, as_of_date + label_window_days) (the rule of in_label_window(), as
 -- int_purchase_labels, recomputed here because customer_features only holds
 -- it for dates built after their window closed).
 -- Incremental: each run adds the dates that became complete and recomputes
@@ -12,7 +12,6 @@
     unique_key='as_of_date',
     on_schema_change='fail',
 ) }}
-{%- set label_days = positive_int_var('label_window_days', 366) %}
 
 with
 
@@ -51,10 +50,12 @@ evaluated_dates as (
     select distinct propensity_scores.as_of_date
     from propensity_scores
     cross join observed
-    -- the window [d, d + label_days) ends by the scoring date (as_of_date),
+    -- the label window of d (macros/label_column.sql) ends by the scoring date,
     -- never counting an order at or after it
     where
-        propensity_scores.as_of_date + {{ label_days }} <= observed.scoring_as_of_date
+        {{ label_window_is_observed(
+            'propensity_scores.as_of_date', 'observed.scoring_as_of_date'
+        ) }}
         and (
             propensity_scores.as_of_date = observed.scoring_as_of_date
             or propensity_scores.as_of_date not in (
@@ -84,8 +85,7 @@ buyers as (
     inner join orders
         on
             scored.customer_id = orders.customer_id
-            and scored.as_of_date <= orders.ordered_at
-            and scored.as_of_date + {{ label_days }} > orders.ordered_at
+            and {{ in_label_window('orders.ordered_at', 'scored.as_of_date') }}
 ),
 
 labelled as (
@@ -163,7 +163,7 @@ final as (
     select
         by_date.as_of_date,
         by_date.model_id,
-        by_date.as_of_date + {{ label_days }} as label_window_end_date,
+        {{ label_window_end('by_date.as_of_date') }} as label_window_end_date,
         by_date.customers,
         by_date.buyers,
         by_date.buyers / by_date.customers as base_rate,
