@@ -1,10 +1,12 @@
 """The raw-data contract is stated twice (Python for the generator, YAML for dbt); they agree."""
 
+import ast
+import re
 from pathlib import Path
 
 import yaml
 
-from segment_and_predict.contract import TABLES
+from segment_and_predict.contract import CATEGORY_GROUPS, TABLES
 
 SOURCES_YML = Path(__file__).resolve().parents[2] / "models" / "staging" / "_raw__sources.yml"
 
@@ -15,8 +17,18 @@ def _dbt_tables() -> dict:
     return {t["name"]: t for t in raw["tables"]}
 
 
-def test_sources_declare_exactly_the_contract_tables():
-    assert set(_dbt_tables()) == {t.name for t in TABLES}
+def test_sources_declare_exactly_the_contract_tables_in_its_order():
+    # data_sources numbers the tables in the sources' order (contract_position)
+    assert list(_dbt_tables()) == [t.name for t in TABLES]
+
+
+def test_the_category_groups_are_the_contracts():
+    """The share_spend_<group> features come from the category_groups() macro; the
+    generator and the docs use contract.CATEGORY_GROUPS: the same groups, plus other."""
+    macros = (SOURCES_YML.parents[2] / "macros" / "feature_helpers.sql").read_text()
+    listed = re.search(r"macro category_groups\(\).*?return\((\[.*?\])\)", macros, re.S)
+    assert listed, "category_groups() not found in macros/feature_helpers.sql"
+    assert ast.literal_eval(listed.group(1)) == [*CATEGORY_GROUPS, "other"]
 
 
 def test_sources_declare_the_contract_columns_types_and_requiredness():

@@ -2,23 +2,20 @@
 -- present (file with rows), empty (file without rows) or absent (no file),
 -- and the customer_features columns each one feeds. Features of an empty or
 -- absent table are null in customer_features and the models leave them out.
--- The table list must name every raw source (dbt reads it when it parses the
--- project). row_count is what staging keeps, as raw_row_checks counted it, so
--- no staging view is read again here.
+-- The tables are the raw sources of models/staging/_raw__sources.yml, in their
+-- order there (the contract's order, segment_and_predict/contract.py; a test
+-- checks the two agree). row_count is what staging keeps, as raw_row_checks
+-- counted it, so no staging view is read again here.
 -- It is published with the features it describes: a build rejected before
 -- customer_features (bad export, bad as_of_date) leaves the last good one.
 -- depends_on: {{ ref('customer_features') }}
-{%- set contract_tables = [
-    'customers',
-    'orders',
-    'order_lines',
-    'returns',
-    'sessions',
-    'marketing_messages',
-    'support_tickets',
-    'loyalty_tier_changes',
-    'email_subscription_changes',
-] %}
+-- depends_on: {{ ref('raw_row_checks') }}
+{%- set contract_tables = [] -%}
+{%- if execute -%}
+    {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
+        {%- do contract_tables.append(node.name) -%}
+    {%- endfor -%}
+{%- endif %}
 
 with
 
