@@ -146,16 +146,30 @@ def _with_trained_ts(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _pick_serving(df: pd.DataFrame, id_col: str) -> tuple[dict | None, bool]:
-    """Newest row with passed_quality_gate; else the newest row (flagged not gated)."""
+def _pick_serving(
+    df: pd.DataFrame, id_col: str, serving_id: str | None = None, has_rule: bool = False
+) -> tuple[dict | None, bool]:
+    """The registry row serving_models names (``has_rule``: the table exists; its
+    serving id may be None while no model has passed). A warehouse from before
+    serving_models: the newest row with passed_quality_gate. Without a serving row,
+    the newest row, flagged not gated."""
     if df is None or df.empty:
         return None, False
     ordered = df.sort_values(["trained_ts", id_col], ascending=False, na_position="last")
+    if has_rule:
+        named = ordered[ordered[id_col] == serving_id] if serving_id is not None else ordered[:0]
+        if not named.empty:
+            return named.iloc[0].to_dict(), True
+        return ordered.iloc[0].to_dict(), False
     if "passed_quality_gate" in ordered.columns:
         passed = ordered[ordered["passed_quality_gate"].fillna(False).astype(bool)]
         if not passed.empty:
             return passed.iloc[0].to_dict(), True
     return ordered.iloc[0].to_dict(), False
+
+
+def _missing_id(value) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA
 
 
 def _to_ts(value) -> pd.Timestamp | None:
@@ -239,13 +253,21 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
                 return None
             return con.execute(query.format(t=tables[name]), params or []).df()
 
-        # registries
+        # registries, and the one serving rule (serving_models) when the warehouse has it
+        serving_rows = read("serving_models", "select model_kind, serving_model_id from {t}")
+        has_rule = serving_rows is not None
+        serving_ids = (
+            dict(zip(serving_rows["model_kind"], serving_rows["serving_model_id"], strict=True))
+            if has_rule
+            else {}
+        )
+        serving_ids = {k: (None if _missing_id(v) else v) for k, v in serving_ids.items()}
         pm = read("propensity_models")
         if pm is not None:
             pm = _with_trained_ts(pm)
             data.propensity_models = pm
             data.serving_propensity, data.serving_propensity_is_gated = _pick_serving(
-                pm, "model_id"
+                pm, "model_id", serving_ids.get("propensity"), has_rule
             )
             # a registry row from before label_column existed predicted 30 days
             label = (data.serving_propensity or {}).get("label_column")
@@ -256,7 +278,7 @@ def load_report_data(warehouse_path: str | os.PathLike[str]) -> ReportData:
             sm = _with_trained_ts(sm)
             data.segment_models = sm
             data.serving_segmenter, data.serving_segmenter_is_gated = _pick_serving(
-                sm, "segment_model_id"
+                sm, "segment_model_id", serving_ids.get("segment"), has_rule
             )
 
         model_id = data.serving_propensity["model_id"] if data.serving_propensity else None

@@ -554,3 +554,23 @@ def test_sections_explain_what_an_older_warehouse_lacks(tmp_path):
     assert "No backtest beside this warehouse" in html
     for name in ("driver_direction", "segment_projection", "feature_drift", "backtest"):
         assert f'data-chart="{name}"' not in html
+
+
+def test_the_serving_models_are_the_ones_serving_models_names(tmp_path):
+    """With serving_models in the warehouse the report names its models (the one
+    serving rule), not a rule of its own; without a serving propensity model it says
+    the newest one is shown."""
+    warehouse = make_warehouse(tmp_path / "served.duckdb", diagnostics=False)
+    older_segmenter = "seg_20261001T060000Z_dddd4444"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table serving_models as select * from (values "
+            f"('propensity', null), ('segment', '{older_segmenter}')) "
+            "t(model_kind, serving_model_id)"
+        )
+    data = load_report_data(warehouse)
+    assert data.serving_segmenter["segment_model_id"] == older_segmenter
+    assert data.serving_segmenter_is_gated
+    # no propensity model serves: the newest is described, flagged as not passing
+    assert data.serving_propensity["model_id"] == NEW_FAILED_MODEL
+    assert not data.serving_propensity_is_gated
