@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.ticker import PercentFormatter
 
 from .analysis import CutoffCounts, DriverEffects
@@ -32,6 +33,17 @@ METHOD_STYLE = {
 }
 
 
+def _date_axis(ax, dates) -> None:
+    """Readable date ticks; a single date gets a month around it instead of years."""
+    locator = AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    unique = pd.to_datetime(pd.Series(dates)).dropna().unique()
+    if len(unique) == 1:
+        day = pd.Timestamp(unique[0])
+        ax.set_xlim(day - pd.Timedelta(days=15), day + pd.Timedelta(days=15))
+
+
 def _gate_line(ax, value: float | None, label: str, colour: str = RED) -> None:
     if value is not None and np.isfinite(value):
         ax.axhline(value, color=colour, linestyle="--", linewidth=1.1, label=label)
@@ -50,7 +62,7 @@ def score_histogram_chart(calibration: pd.DataFrame, counts: CutoffCounts | None
     non_buyers = customers - buyers
     left = c["bin_lower"].to_numpy(float)
     width = (c["bin_upper"] - c["bin_lower"]).to_numpy(float)
-    fig, ax = _new(5.0, 3.4)
+    fig, ax = _new(4.6, 3.3)
     ax.bar(left, non_buyers, width=width * 0.45, align="edge", color=GREY, label="did not buy")
     ax.bar(left + width * 0.5, buyers, width=width * 0.45, align="edge", color=BLUE, label="bought")
     if counts is not None:
@@ -79,7 +91,7 @@ def contact_curve_chart(gains: pd.DataFrame, contact: pd.DataFrame) -> bytes | N
     g = gains.sort_values("score_decile")
     x = np.concatenate([[0.0], g["score_decile"].to_numpy(float) / 10])
     y = np.concatenate([[0.0], g["cumulative_share_of_buyers"].to_numpy(float)])
-    fig, ax = _new(5.0, 3.4)
+    fig, ax = _new(4.6, 3.3)
     ax.plot(x, y, color=BLUE, marker="o", markersize=3.5, linewidth=2.2, label="model (test date)")
     ax.plot([0, 1], [0, 1], color=GREY, linestyle=":", linewidth=1.4, label="random contact")
     _style(ax)
@@ -262,6 +274,7 @@ def drift_over_time_chart(
     fig, ax = _new(6.6, 3.4)
     for label, x, y, colour, marker in series:
         ax.plot(pd.to_datetime(x), y, color=colour, marker=marker, linewidth=2, label=label)
+    _date_axis(ax, pd.concat([pd.Series(list(x)) for _, x, _, _, _ in series]))
     _gate_line(ax, warn, f"warn {warn:g}", ORANGE)
     _gate_line(ax, fail, f"fail {fail:g}", RED)
     _style(ax)
@@ -269,7 +282,6 @@ def drift_over_time_chart(
     ax.set_ylabel("PSI against training", fontsize=9)
     ax.set_title("Score and segment drift by scoring date", fontsize=11, color=INK)
     ax.legend(fontsize=8, frameon=False)
-    fig.autofmt_xdate()
     return _png(fig)
 
 
@@ -291,9 +303,7 @@ def realised_performance_chart(
         _style(ax)
         ax.set_title(f"Realised {label}", fontsize=11, color=INK)
         ax.legend(fontsize=8, frameon=False)
-        for tick in ax.get_xticklabels():
-            tick.set_rotation(30)
-            tick.set_ha("right")
+        _date_axis(ax, x)
     return _png(fig)
 
 
@@ -321,9 +331,7 @@ def backtest_chart(backtest: pd.DataFrame | None, gates: dict[str, float | None]
         _gate_line(ax, gates.get(metric), "gate")
         _style(ax)
         ax.set_title(f"Backtest {label} by date", fontsize=11, color=INK)
-        for tick in ax.get_xticklabels():
-            tick.set_rotation(30)
-            tick.set_ha("right")
+        _date_axis(ax, b["as_of_date"])
     axes[0].legend(fontsize=7.5, frameon=False)
     return _png(fig)
 

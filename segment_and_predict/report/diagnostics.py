@@ -165,10 +165,10 @@ def cutoff(data: ReportData, page: Page) -> str:
     if hist or curve:
         parts.append(
             f'<div class="pair">{hist}{curve}</div>'
-            "<p>Left: how the test customers' scores fall, buyers and non-buyers apart; "
-            "the dashed line is the threshold. Right: the share of all buyers a campaign "
-            "reaches when it contacts the highest-scoring customers first, against random "
-            "contact, with today's expected buyers at each depth.</p>"
+            "<p>The first chart: how the test customers' scores fall, buyers and non-buyers "
+            "apart; the dashed line is the threshold. The second: the share of all buyers a "
+            "campaign reaches when it contacts the highest-scoring customers first, against "
+            "random contact, with today's expected buyers at each depth.</p>"
         )
     return _section("cutoff", title, "".join(parts))
 

@@ -68,7 +68,8 @@ h3{margin:18px 0 8px;font-size:16px;font-weight:600}
 .chart.wide .explain{flex:none;max-width:900px}
 .explain p{margin:0 0 10px}
 .pair{display:flex;flex-wrap:wrap;gap:12px}
-.pair figure{flex:1 1 460px}
+.pair figure{flex:1 1 460px;margin:0}
+.pair figure img{display:block;max-width:100%;height:auto}
 .ok{color:#1e7b46;font-weight:600}
 .bad{color:#b42318;font-weight:600}
 .notice{background:#fff8e6;border-left:4px solid #e0a526;padding:10px 14px;border-radius:4px}
