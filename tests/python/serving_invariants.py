@@ -10,7 +10,7 @@ must agree with each other and with the serving models (serving_models):
   model, the serving one;
 - features, scores and segments come from one export: on every scored or
   segmented date they hold the same customers, and the activation list is of
-  the latest scored date.
+  the run's scoring date (int_scoring_date: after a backfill, the backfilled date).
 
 ``serving_invariant_violations`` returns one sentence per broken invariant;
 the hostile-run and kill-and-rerun tests assert that it returns none.
@@ -52,9 +52,10 @@ INVARIANTS = {
         where as_of_date = (select max(as_of_date) from propensity_scores)
             and model_id is distinct from (
                 select serving_model_id from serving_models where model_kind = 'propensity')""",
-    "campaign_target_customers is not the list of the latest scored date": """
+    "campaign_target_customers is not the list of the run's scoring date": """
         select as_of_date from campaign_target_customers
-        where as_of_date <> (select max(as_of_date) from propensity_scores)""",
+        where as_of_date is distinct from (select as_of_date from intermediate.int_scoring_date)
+            or as_of_date not in (select as_of_date from propensity_scores)""",
     "campaign_target_customers disagrees with the scores or segments it lists": """
         select targets.customer_id
         from campaign_target_customers as targets
