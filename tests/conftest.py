@@ -1,7 +1,10 @@
 """Shared fixtures: small generated raw data and dbt builds into temporary warehouses.
 
-Generating and building once per session keeps the integration tests quick;
-tests that change data make their own copies.
+Layout: tests/unit/<concern> mirrors segment_and_predict/<module> and never builds
+with dbt; tests/integration holds every test that does (its conftest marks them all
+``integration``); tests/support holds the helpers both import (on pytest's
+pythonpath). Generating and building once per session keeps the integration tests
+quick; tests that change data make their own copies.
 """
 
 from __future__ import annotations
@@ -10,18 +13,11 @@ import os
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
+from dbt_helpers import REPO_ROOT, SMALL_CUSTOMERS, assert_dbt_ok
 
 from segment_and_predict.generator import generate
 from segment_and_predict.jobs import Warehouse, full_build
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# Test builds run with the threads users get (the profile's default, 2 DuckDB
-# threads): the features are order-independent sums (macro exact_decimal), so
-# builds are a function of the data alone (test_reproducible_training.py).
-SMALL_CUSTOMERS = 4_000
 
 # With pytest-xdist (scripts/test.sh runs the integration layer on two workers),
 # each worker's dbt runs write their own target/ and logs/, as two jobs on two
@@ -32,15 +28,27 @@ if _WORKER:
     os.environ.setdefault("DBT_LOG_PATH", str(REPO_ROOT / "logs" / f"pytest-{_WORKER}"))
 
 
-# Tests that use these fixtures build with dbt: they are marked "integration",
-# so `scripts/test.sh --fast` (pytest -m "not integration") leaves them out.
+# Tests that use these fixtures build with dbt: they belong in tests/integration,
+# whose conftest marks every test "integration", so `scripts/test.sh --fast`
+# (pytest -m "not integration") leaves them out.
 INTEGRATION_FIXTURES = frozenset({"small_raw_data", "built_warehouse", "raw_copy"})
+INTEGRATION_DIR = Path(__file__).parent / "integration"
 
 
 def pytest_collection_modifyitems(config, items):
+    misplaced = []
     for item in items:
-        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.integration)
+        if INTEGRATION_DIR in Path(item.path).parents:
+            continue  # marked integration by tests/integration/conftest.py
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker(
+            "integration"
+        ):
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError(
+            "These tests build with dbt (an integration fixture or marker) but are not under "
+            "tests/integration: move them there.\n  " + "\n  ".join(misplaced)
+        )
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -58,63 +66,13 @@ def _unit_run_builds_nothing(request):
 
     def refuse(*args, **kwargs):
         raise AssertionError(
-            "A test of the unit-only run reached dbt: mark it @pytest.mark.integration "
-            "(or its module with pytestmark), or use one of conftest.INTEGRATION_FIXTURES."
+            "A test of the unit-only run reached dbt: move it to tests/integration "
+            "(every test there is marked integration)."
         )
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(jobs, "run_dbt", refuse)
         yield
-
-
-def read_table(warehouse: Warehouse, query: str):
-    """Run a query on a built warehouse (read-only) and return a DataFrame."""
-    with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as con:
-        return con.execute(query).df()
-
-
-def public_table_checksums(
-    warehouse: Warehouse, schema: str | None = "main"
-) -> dict[str, tuple[int, int]]:
-    """Row count and an order-independent content hash of every public table and view.
-
-    The public schema is ``main`` (what BI tools and campaign tools read); with
-    ``schema=None``, every table of every schema (staging, intermediate, ...).
-    Two calls give equal dicts exactly when no such table changed, so a hostile
-    case can assert that a rejected run left them as they were. A missing
-    warehouse file gives an empty dict.
-    """
-    if not warehouse.warehouse_path.exists():
-        return {}
-    where = "" if schema is None else f"where table_schema = '{schema}'"
-    with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as con:
-        names = con.execute(
-            f"select table_schema, table_name from information_schema.tables {where} "
-            "order by table_schema, table_name"
-        ).fetchall()
-        return {
-            f"{schema_name}.{name}": tuple(
-                con.execute(
-                    f'select count(*), coalesce(sum(hash(t)), 0) from "{schema_name}"."{name}" as t'
-                ).fetchall()[0]
-            )
-            for schema_name, name in names
-        }
-
-
-def rewrite_parquet(path: Path, sql: str) -> None:
-    """Replace the Parquet file ``path`` by ``sql`` over its content (the view ``t``)."""
-    import pyarrow.parquet as pq
-
-    con = duckdb.connect()
-    con.execute(f"create view t as select * from read_parquet('{path}')")
-    data = con.sql(sql).to_arrow_table()
-    con.close()
-    pq.write_table(data, path)
-
-
-def assert_dbt_ok(result) -> None:
-    assert result.returncode == 0, f"dbt failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
 
 
 @pytest.fixture(scope="session")

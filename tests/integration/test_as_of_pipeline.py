@@ -7,7 +7,7 @@ profiles, the registries' metrics, thresholds and baselines, the monitoring
 tables. Floats agree to 1e-9 (also inside JSON columns); everything else exactly.
 
 Left out, because they legitimately differ between two runs or describe the
-export rather than the date (tests/python/as_of_proof.py):
+export rather than the date (tests/support/as_of_proof.py):
 - trained_at, model ids (made from trained_at), training_fingerprint, and the
   segmenter's model_json (it embeds its own id; its centroids and preprocessing
   are compared in their own columns);
@@ -21,7 +21,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from as_of_proof import cut_export, public_tables, table_differences
-from conftest import REPO_ROOT, assert_dbt_ok, read_table
+from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
 from segment_and_predict.jobs import Warehouse, full_build

@@ -14,17 +14,13 @@ customer with category values the model never saw).
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-import yaml
-from conftest import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
-from conftest import rewrite_parquet as _rewrite
+from dbt_helpers import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
+from dbt_helpers import rewrite_parquet as _rewrite
 
 from segment_and_predict import cli
 from segment_and_predict.jobs import (
@@ -34,8 +30,7 @@ from segment_and_predict.jobs import (
     full_build,
     run_dbt,
 )
-from segment_and_predict.propensity.data import MIN_LABELLED_SNAPSHOTS, FeatureEncoder
-from segment_and_predict.raw_checks import raw_table_problems
+from segment_and_predict.propensity.data import MIN_LABELLED_SNAPSHOTS
 
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -121,31 +116,6 @@ def test_structural_problem_rejects_before_anything_is_built(structurally_broken
     # the run was made on a working copy and not kept: no warehouse was created
     assert result.published is False
     assert not warehouse.warehouse_path.exists()
-
-
-def test_raw_checks_accept_what_staging_can_cast(tmp_path):
-    """Integer ids, dates for timestamps, floats for integers, all-null and extra columns pass."""
-    path = tmp_path / "support_tickets.parquet"
-    table = pa.table(
-        {
-            "ticket_id": pa.array([1, 2], pa.int32()),
-            "customer_id": pa.array(["a", "b"], pa.large_string()),
-            "opened_at": pa.array([dt.date(2026, 1, 1), dt.date(2026, 1, 2)], pa.date32()),
-            "resolved_at": pa.array([None, None], pa.null()),
-            "reason": pa.array(["x", "y"]).dictionary_encode(),
-            "csat_score": pa.array([4.0, None], pa.float64()),
-            "something_else": pa.array([1, 2]),
-        }
-    )
-    pq.write_table(table, path)
-    assert raw_table_problems("support_tickets", str(path)) == []
-    # and an empty optional table is fine, an empty required one is not
-    pq.write_table(table.slice(0, 0), path)
-    assert raw_table_problems("support_tickets", str(path)) == []
-    customers = tmp_path / "customers.parquet"
-    pq.write_table(pa.table({"customer_id": pa.array([], pa.string())}), customers)
-    problems = raw_table_problems("customers", str(customers))
-    assert any("column 'signed_up_at': rule 'required column'" in p for p in problems)
 
 
 # --------------------------------------------------------------------------
@@ -249,15 +219,6 @@ def test_too_few_labelled_snapshots_stop_training_and_keep_the_serving_model(
         "the serving models keep serving",
     )
     pd.testing.assert_frame_equal(read_table(warehouse, state), before)
-
-
-def test_the_snapshot_check_uses_the_trainers_minimum():
-    models = yaml.safe_load(
-        (REPO_ROOT / "models" / "intermediate" / "_intermediate__models.yml").read_text()
-    )["models"]
-    (labels,) = [m for m in models if m["name"] == "int_purchase_labels"]
-    (check,) = [t["enough_labelled_snapshots"] for t in labels["data_tests"]]
-    assert check["arguments"]["min_snapshots"] == MIN_LABELLED_SNAPSHOTS
 
 
 # --------------------------------------------------------------------------
@@ -505,20 +466,3 @@ def test_unseen_category_values_are_scored_and_counted(defective_build):
         ["region", "atlantis", 1],
     ]
     assert "Warning in test no_unseen_category_values" in result.stdout
-
-
-def test_the_encoder_counts_exactly_the_values_it_maps_to_missing():
-    train = pd.DataFrame(
-        {
-            "customer_id": ["a", "b", "c"],
-            "as_of_date": pd.to_datetime(["2026-01-01"] * 3),
-            "region": ["north", "south", None],
-            "orders_365d": [1, 2, 3],
-            "purchased_next_30d": [True, False, True],
-        }
-    )
-    encoder = FeatureEncoder().fit(train)
-    scoring = train.assign(region=["north", "mars", "mars"])
-    assert encoder.unseen_categories(scoring).values.tolist() == [["region", "mars", 2]]
-    assert encoder.transform(scoring)["region"].isna().tolist() == [False, True, True]
-    assert encoder.unseen_categories(train).empty

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, assert_dbt_ok, read_table
+from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.contract import OPTIONAL_TABLES
 from segment_and_predict.datasets.cdnow import (

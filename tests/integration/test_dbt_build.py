@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SMALL_CUSTOMERS, read_table
+from dbt_helpers import SMALL_CUSTOMERS, read_table
 
 
 def test_customer_features_holds_scoring_and_training_snapshots(built_warehouse):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO_ROOT, assert_dbt_ok, read_table
+from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.jobs import Warehouse, daily_build, full_build
 

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import public_table_checksums, read_table
+from dbt_helpers import public_table_checksums, read_table
 
 from segment_and_predict import cli
 from segment_and_predict.failures import explain_failed_tests

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import REPO_ROOT, assert_dbt_ok, read_table
+from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.jobs import Warehouse, run_dbt
 

@@ -7,21 +7,12 @@ never served, and that segment ids stay stable across a retrain and across days.
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
-from conftest import SMALL_CUSTOMERS, assert_dbt_ok, read_table
+from dbt_helpers import SMALL_CUSTOMERS, assert_dbt_ok, copy_warehouse, read_table
 
-from segment_and_predict.jobs import Warehouse, daily_build, run_dbt
+from segment_and_predict.jobs import daily_build, run_dbt
 from segment_and_predict.segmentation import Segmenter
-
-
-def copy_warehouse(warehouse: Warehouse, target_dir) -> Warehouse:
-    target = target_dir / "copy.duckdb"
-    shutil.copy(warehouse.warehouse_path, target)
-    return Warehouse(warehouse.project_dir, warehouse.raw_data_path, target)
-
 
 # ---------------------------------------------------------------- registries
 

@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from conftest import REPO_ROOT
+from dbt_helpers import REPO_ROOT
 
 from segment_and_predict.jobs import dbt_target_dir
 

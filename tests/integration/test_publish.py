@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy
-from conftest import REPO_ROOT, assert_dbt_ok
+from dbt_helpers import REPO_ROOT, assert_dbt_ok
 
 from segment_and_predict.jobs import Warehouse, daily_build
 from segment_and_predict.publish import (

@@ -14,7 +14,7 @@ import json
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO_ROOT, assert_dbt_ok, read_table
+from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.contract import OPTIONAL_TABLES, REQUIRED_TABLES, TABLES_BY_NAME
 from segment_and_predict.generator.writer import arrow_schema

@@ -20,7 +20,7 @@ import json
 
 import duckdb
 import pytest
-from conftest import REPO_ROOT, assert_dbt_ok
+from dbt_helpers import REPO_ROOT, assert_dbt_ok
 
 from segment_and_predict.jobs import Warehouse, full_build
 

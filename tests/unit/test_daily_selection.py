@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from dbt_helpers import REPO_ROOT
 
 from segment_and_predict import jobs
 
@@ -61,7 +61,10 @@ def _valid_when(meta: dict) -> str | None:
 def _kept(valid_when: str, column: str, value: str) -> bool:
     """Whether the quarantine keeps a row whose column holds value (SQL literal)."""
     query = f"select coalesce({valid_when}, false) from (select {value} as {column})"
-    return bool(duckdb.sql(query).fetchall()[0][0])
+    # its own connection: DuckDB's default one is shared with other test modules
+    # (one left with an unfinished fetchone() result refuses further queries)
+    with duckdb.connect() as con:
+        return bool(con.sql(query).fetchall()[0][0])
 
 
 def _implied(model_name: str, column: str | None, test: str, settings: dict) -> str | None:

@@ -1,4 +1,4 @@
-"""Test-only fault injection for tests/python/test_hostile_runs.py.
+"""Test-only fault injection for tests/{unit,integration}/test_hostile_runs.py.
 
 Put this folder on PYTHONPATH and set SAP_TEST_FAULT to the name of a function
 of segment_and_predict.propensity (e.g. train_propensity_model): every Python

@@ -9,7 +9,7 @@ from segment_and_predict.cli import main
 from segment_and_predict.contract import TABLES_BY_NAME
 from segment_and_predict.datasets.cdnow import convert_cdnow
 
-EXCERPT = Path(__file__).resolve().parents[1] / "data" / "cdnow_excerpt.txt"
+EXCERPT = Path(__file__).resolve().parents[2] / "data" / "cdnow_excerpt.txt"
 
 
 def test_excerpt_converts_into_the_two_required_contract_tables(tmp_path):

@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 import pytest
-from test_propensity import THREADS, make_features
+from synthetic_features import THREADS, make_features
 
 from segment_and_predict.propensity import (
     LABEL,
