@@ -351,8 +351,11 @@ def test_missing_marts_and_empty_migration_are_explained(tmp_path):
         assert f"<code>{table}</code> is not in this warehouse" in html
     assert 'data-chart="model_history"' in html
 
+    # (diagnostics=False: the migration section does not read the diagnostics' tables,
+    # and their charts are the slow part of a report)
     one_date = write_report(
-        make_warehouse(tmp_path / "one.duckdb", migration=False), tmp_path / "b.html"
+        make_warehouse(tmp_path / "one.duckdb", migration=False, diagnostics=False),
+        tmp_path / "b.html",
     )
     html = one_date.read_text(encoding="utf-8")
     assert "Only one assignment date so far" in html
@@ -360,7 +363,7 @@ def test_missing_marts_and_empty_migration_are_explained(tmp_path):
 
 
 def test_campaign_targets_is_used_when_present(tmp_path):
-    warehouse = make_warehouse(tmp_path / "ct.duckdb")
+    warehouse = make_warehouse(tmp_path / "ct.duckdb", diagnostics=False)
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
             "create table campaign_targets as select * from (values "
@@ -372,7 +375,8 @@ def test_campaign_targets_is_used_when_present(tmp_path):
 
 
 def test_cli_report_prints_the_written_path(tmp_path, capsys, monkeypatch):
-    warehouse = make_warehouse(tmp_path / "cli.duckdb")
+    # the registries alone: this checks the command, not the sections
+    warehouse = make_warehouse(tmp_path / "cli.duckdb", marts=False)
     monkeypatch.setenv("SAP_DUCKDB_PATH", str(warehouse))
     out = tmp_path / "reports" / "x.html"
     assert main(["report", "--out", str(out)]) == 0
