@@ -12,10 +12,11 @@ def test_customer_features_holds_scoring_and_training_snapshots(built_warehouse)
         select
             d.as_of_date, d.is_scoring_snapshot, d.is_training_snapshot, d.is_label_observed,
             count(f.customer_id) as customers,
-            count(f.purchased_next_30d) as labelled,
-            avg(f.purchased_next_30d::int) as base_rate
+            count(l.purchased_next_30d) as labelled,
+            avg(l.purchased_next_30d::int) as base_rate
         from intermediate.int_snapshot_dates d
         left join customer_features f using (as_of_date)
+        left join features.customer_labels l using (customer_id, as_of_date)
         group by all order by d.as_of_date
         """,
     )
