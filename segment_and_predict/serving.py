@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from .labels import is_label_column
+
 
 def serving_model(serving_models, registry, *, kind: str, id_column: str = "model_id"):
     """Return (model_id, model_json) of the model that serves ``kind``, or None.
@@ -80,6 +82,12 @@ def with_label(features, labels, label: str):
     ValueError when ``labels`` has no column ``label`` (a build with another
     label_window_days than the labels were built with).
     """
+    stale = [name for name in features.columns if is_label_column(name)]
+    if stale:
+        raise ValueError(
+            f"customer_features holds the label column(s) {stale}: the label lives in "
+            "customer_labels, and a label among the features would leak the future"
+        )
     if label not in labels.columns:
         raise ValueError(
             f"customer_labels has no column {label!r} (it has {labels.columns}): "

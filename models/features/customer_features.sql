@@ -3,12 +3,16 @@
 -- it is customer_labels, which only training and evaluation join, so no label
 -- column can become a feature.
 -- Incremental by as_of_date: a run replaces the dates it computes (today's
--- scoring date; the training snapshots when it trains) and keeps the others.
+-- scoring date; the training snapshots when it trains) and keeps the others. A
+-- column added to the YAML is appended to an existing table, one removed from
+-- it is dropped first (drop_undeclared_columns), so a new version runs on an
+-- existing warehouse without a full refresh.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
+    pre_hook="{{ drop_undeclared_columns() }}",
 ) }}
 {%- set has_sessions = raw_table_has_rows('sessions') %}
 {%- set has_returns = raw_table_has_rows('returns') %}

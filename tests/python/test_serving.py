@@ -96,3 +96,10 @@ def test_rows_sorted_by_duckdb_equal_rows_sorted_by_pandas():
     fetched = fetch_in_key_order(rel)
     pd.testing.assert_frame_equal(fetched, in_key_order(rel.df()))
     assert fetched.index.equals(pd.RangeIndex(len(fetched)))
+
+
+def test_training_rows_refuse_features_that_hold_a_label(relations):
+    features, labels, dates = relations
+    leaky = features.project(f"*, true as {LABEL}")
+    with pytest.raises(ValueError, match="label lives in customer_labels"):
+        training_rows(leaky, labels, dates, label=LABEL, max_rows=10)
