@@ -72,9 +72,9 @@ def test_raw_checks_accept_what_staging_can_cast(tmp_path):
 
 def test_the_snapshot_check_uses_the_trainers_minimum():
     models = yaml.safe_load(
-        (REPO_ROOT / "models" / "intermediate" / "_intermediate__models.yml").read_text()
+        (REPO_ROOT / "models" / "features" / "_features__models.yml").read_text()
     )["models"]
-    (labels,) = [m for m in models if m["name"] == "int_purchase_labels"]
+    (labels,) = [m for m in models if m["name"] == "customer_labels"]
     (check,) = [t["enough_labelled_snapshots"] for t in labels["data_tests"]]
     assert check["arguments"]["min_snapshots"] == MIN_LABELLED_SNAPSHOTS
 
