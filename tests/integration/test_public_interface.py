@@ -23,7 +23,7 @@ BI_DOC = REPO_ROOT / "docs" / "bi.md"
 # (models/marts/_marts__unit_tests.yml).
 MART_UNIT_TESTS = {
     "campaign_target_customers": {
-        "propensity_bands_follow_the_score_deciles",
+        "each_band_of_the_scores_takes_its_own_playbook_row",
         "playbook_action_is_the_longest_segment_name_match_of_the_band",
         "activation_list_holds_the_serving_models_on_the_scoring_date_only",
         "a_backfill_lists_the_scores_of_its_own_date",
