@@ -7,6 +7,10 @@
 -- column added to the YAML is appended to an existing table, one removed from
 -- it is dropped first (drop_undeclared_columns), so a new version runs on an
 -- existing warehouse without a full refresh.
+-- Built after customer_labels and its tests, though it reads no label: a run
+-- that cannot train (too few labelled snapshots) stops before any feature,
+-- model or score changes (docs/bad_inputs.md).
+-- depends_on: {{ ref('customer_labels') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
