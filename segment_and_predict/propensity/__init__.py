@@ -10,6 +10,7 @@ baselines, evaluation tables for the registry) and score with
 from segment_and_predict.propensity.baselines import (
     LogisticRegressionBaseline,
     RecencyFrequencyRule,
+    BgNbdBaseline,
 )
 from segment_and_predict.propensity.bootstrap import compare_with_baselines, worse_than_a_baseline
 from segment_and_predict.propensity.data import (
@@ -53,6 +54,7 @@ __all__ = [
     "LogisticRegressionBaseline",
     "PropensityModel",
     "RecencyFrequencyRule",
+    "BgNbdBaseline",
     "SnapshotSplit",
     "TrainingResult",
     "beats_baselines",
