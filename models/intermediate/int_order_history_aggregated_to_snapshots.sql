@@ -71,8 +71,8 @@ order_stats as (
         -- the label window one year earlier: [as_of_date - 365, + label window)
         count(*) filter (
             where
-                days_before_snapshot <= 365
-                and days_before_snapshot > 365 - {{ label_days }}
+            days_before_snapshot <= 365
+            and days_before_snapshot > 365 - {{ label_days }}
         ) as orders_same_window_last_year,
         max(as_of_date - ordered_date) as days_since_first_order,
         min(days_before_snapshot) as days_since_last_order_lifetime,

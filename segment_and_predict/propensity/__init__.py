@@ -8,9 +8,9 @@ baselines, evaluation tables for the registry) and score with
 """
 
 from segment_and_predict.propensity.baselines import (
+    BgNbdBaseline,
     LogisticRegressionBaseline,
     RecencyFrequencyRule,
-    BgNbdBaseline,
 )
 from segment_and_predict.propensity.bootstrap import compare_with_baselines, worse_than_a_baseline
 from segment_and_predict.propensity.data import (

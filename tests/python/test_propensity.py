@@ -18,9 +18,9 @@ from sklearn.metrics import f1_score
 
 from segment_and_predict.propensity import (
     DEFAULT_PARAMS,
-    BgNbdBaseline,
     LABEL,
     SCORE_COLUMNS,
+    BgNbdBaseline,
     FeatureEncoder,
     LogisticRegressionBaseline,
     PropensityModel,
