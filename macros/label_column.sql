@@ -3,7 +3,7 @@
   (label_window_days 30), purchased_next_7d with 7. The one place SQL
   gets it. Python gets it from segment_and_predict.labels.label_column (same
   rule, var passed through model config); YAML cannot call macros, so
-  _marts__models.yml writes the same rule with var(), and the customer_features
+  models/features/_features__models.yml writes the same rule with var(), and the customer_labels
   contract fails the build if the two ever disagree.
 #}
 {% macro label_column() %}

@@ -3,7 +3,7 @@
   failed quality-gate check (model kind, metric, value, threshold, the var that
   sets it, and the model that keeps serving), so the end of the build output
   says why the gate test failed. The sentences are written by the view itself
-  (models/marts/serving/model_gate_checks.sql); the CLI prints the same ones.
+  (models/ml/serving/model_gate_checks.sql); the CLI prints the same ones.
 #}
 {% macro report_quality_gates(results) %}
     {%- if not execute or flags.WHICH not in ('build', 'run') -%}

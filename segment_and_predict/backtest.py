@@ -9,7 +9,7 @@ date the pipeline uses (int_snapshot_dates), each build sees only what an
 export taken on the morning of D would hold.
 
 After the last date, the labels of every date are read from
-``int_purchase_labels`` (the one place the label rule lives) in a build with
+``customer_labels`` (the one place the label rule lives) in a build with
 the default as_of_date, so a date's label window counts as closed when it ends
 by the day after the last event. For each date and method (the LightGBM model
 trained as of D, and the two baselines fitted exactly as training fits them)
@@ -32,7 +32,7 @@ import duckdb
 import pandas as pd
 
 from .jobs import JobError, Warehouse, dbt_target_dir, full_build, job_vars, run_dbt
-from .labels import label_column
+from .labels import LABELS_TABLE, label_column
 from .propensity.baselines import BgNbdBaseline, LogisticRegressionBaseline, RecencyFrequencyRule
 from .propensity.data import FeatureEncoder, label_as_float, split_snapshots
 from .propensity.metrics import classification_metrics
@@ -139,8 +139,9 @@ def _predict_as_of(
     (model_id, model_json, passed, test_date, threshold, *test) = registry[0]
     # The build trains on the labelled training snapshots; refit the baselines
     # on exactly those rows, as train_propensity_model does.
-    labelled = training_rows(features, snapshot, max_rows=max_training_rows)
-    split = split_snapshots(labelled)
+    labels = con.table(LABELS_TABLE)
+    labelled = training_rows(features, labels, snapshot, label=label, max_rows=max_training_rows)
+    split = split_snapshots(labelled, label=label)
     if str(split.test_date)[:10] != str(test_date)[:10]:
         # this build did not append a model (e.g. it stopped before training)
         return None
@@ -197,9 +198,9 @@ def _scratch_env(scratch: Warehouse) -> dict[str, str]:
 def _labels(
     scratch: Warehouse, dates: list[str], dbt_vars: Mapping[str, object], label: str
 ) -> pd.DataFrame:
-    """customer_id, as_of_date, label and window end of each backtest date (int_purchase_labels)."""
+    """customer_id, as_of_date, label and window end of each backtest date (customer_labels)."""
     result = run_dbt(
-        ["run", "--select", "int_snapshot_dates", "int_customer_snapshots", "int_purchase_labels"],
+        ["run", "--select", "int_snapshot_dates", "int_customer_snapshots", "customer_labels"],
         scratch,
         dbt_vars={**job_vars("default", dbt_vars), "backtest_label_dates": dates},
         capture=True,
@@ -207,7 +208,7 @@ def _labels(
     )
     if result.returncode != 0:
         raise BacktestError(
-            "Reading the labels of the backtest dates failed (dbt run of int_purchase_labels):\n"
+            "Reading the labels of the backtest dates failed (dbt run of customer_labels):\n"
             + result.stdout[-2000:]
         )
     in_dates = ", ".join(f"date '{d}'" for d in dates)
@@ -215,7 +216,7 @@ def _labels(
         return con.execute(
             f"select customer_id, cast(as_of_date as varchar) as as_of_date, "
             f"label_window_end_date, {label} as label "
-            f"from intermediate.int_purchase_labels where as_of_date in ({in_dates})"
+            f"from {LABELS_TABLE} where as_of_date in ({in_dates})"
         ).df()
 
 

@@ -8,7 +8,7 @@ that they agree), and ``docs/raw_data_contract.md`` explains them for people.
 Each table is one Parquet file named ``<table>.parquet`` in the raw folder
 (the dbt var ``raw_data_path``). Required tables must be present and non-empty;
 an optional table may be absent or empty, and the features it feeds are then
-null (documented per feature in ``models/marts/_marts__models.yml``).
+null (documented per feature in ``models/features/_features__models.yml``).
 
 Types are DuckDB logical types. Identifier columns may arrive as integers or
 strings; staging casts them to VARCHAR.

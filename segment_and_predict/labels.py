@@ -5,13 +5,16 @@ a snapshot date, and its column says the window in its name:
 ``purchased_next_30d`` with the default window, ``purchased_next_7d`` with 7.
 :func:`label_column` is the one Python owner of that name; the dbt macro
 ``label_column()`` (macros/label_column.sql) is its SQL twin, and the
-customer_features contract checks that both give the column the table has.
+customer_labels contract checks that both give the column the table has.
 """
 
 from __future__ import annotations
 
 import re
 
+# The table of the labels (models/features/customer_labels.sql) in the warehouse:
+# only training and evaluation join it.
+LABELS_TABLE = "features.customer_labels"
 DEFAULT_LABEL_WINDOW_DAYS = 30
 MAX_LABEL_WINDOW_DAYS = 366
 _LABEL_NAME = re.compile(r"^purchased_next_([0-9]+)d$")

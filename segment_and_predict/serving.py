@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from .labels import is_label_column
+
 
 def serving_model(serving_models, registry, *, kind: str, id_column: str = "model_id"):
     """Return (model_id, model_json) of the model that serves ``kind``, or None.
@@ -50,24 +52,50 @@ def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
     return features.join(scoring_dates, "as_of_date").df()
 
 
-def training_rows(features, snapshot_dates, *, max_rows: int) -> pd.DataFrame:
+def training_rows(features, labels, snapshot_dates, *, label: str, max_rows: int) -> pd.DataFrame:
     """The labelled rows of the training snapshots, in key order, at most about ``max_rows``.
 
-    Beyond ``max_rows`` a fixed share of customers is kept (chosen by a hash of
-    customer_id, so the same customers every time, each with all their
-    snapshots): a model trained on a few million rows is as good as one on
-    tens of millions, and training memory and time stay bounded at 2.4M
-    customers. Only the sampled rows are read into memory.
+    The features (``customer_features``) with the one label column ``label`` of
+    ``customer_labels`` joined on (customer_id, as_of_date), as the last column:
+    the label lives in its own model, so no label column reaches the features
+    unless asked for by name. Beyond ``max_rows`` a fixed share of customers is
+    kept (chosen by a hash of customer_id, so the same customers every time,
+    each with all their snapshots): a model trained on a few million rows is as
+    good as one on tens of millions, and training memory and time stay bounded at
+    2.4M customers. Only the sampled rows are read into memory.
     """
     if max_rows < 1:
         raise ValueError(f"max_rows must be at least 1, got {max_rows}")
     dates = snapshot_dates.filter("is_training_snapshot and is_label_observed")
-    rows = features.join(dates.select("as_of_date"), "as_of_date")
+    rows = with_label(features.join(dates.select("as_of_date"), "as_of_date"), labels, label)
     n_rows = rows.aggregate("count(*)").fetchall()[0][0]
     if n_rows > max_rows:
         per_million = max(1, int(1_000_000 * max_rows / n_rows))
         rows = rows.filter(f"hash(customer_id) % 1000000 < {per_million}")
     return fetch_in_key_order(rows)
+
+
+def with_label(features, labels, label: str):
+    """``features`` (a relation) with the column ``label`` of ``labels`` joined on, last.
+
+    An inner join: rows of dates the labels do not cover are left out. Raises
+    ValueError when ``labels`` has no column ``label`` (a build with another
+    label_window_days than the labels were built with).
+    """
+    stale = [name for name in features.columns if is_label_column(name)]
+    if stale:
+        raise ValueError(
+            f"customer_features holds the label column(s) {stale}: the label lives in "
+            "customer_labels, and a label among the features would leak the future"
+        )
+    if label not in labels.columns:
+        raise ValueError(
+            f"customer_labels has no column {label!r} (it has {labels.columns}): "
+            "rebuild customer_labels with the same label_window_days"
+        )
+    return features.join(
+        labels.select(f"customer_id, as_of_date, {label}"), "customer_id, as_of_date"
+    )
 
 
 def registry_row_frame(row: dict) -> pd.DataFrame:

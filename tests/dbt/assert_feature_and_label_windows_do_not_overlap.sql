@@ -28,12 +28,12 @@ feature_events as (
 
 label_orders as (
     select
-        'int_purchase_labels' as model_name,
+        'customer_labels' as model_name,
         customer_id,
         as_of_date,
         first_label_order_at as event_at,
         label_window_end_date
-    from {{ ref('int_purchase_labels') }}
+    from {{ ref('customer_labels') }}
     where first_label_order_at is not null
 ),
 

@@ -87,7 +87,7 @@ def _assert_every_label_window_ends_by(warehouse, as_of_date):
     )
     late = read_table(
         warehouse,
-        f"select count(*) as n from customer_features where purchased_next_30d is not null "
+        f"select count(*) as n from features.customer_labels where purchased_next_30d is not null "
         f"and as_of_date + 30 > date '{as_of_date}'",
     )["n"].iloc[0]
     assert late == 0

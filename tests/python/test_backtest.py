@@ -115,7 +115,7 @@ def test_table_types_follow_the_contract(backtest, main_warehouse):
 
 
 def test_realised_metrics_agree_with_the_monitoring_table(backtest, main_warehouse):
-    """The backtest's labels (int_purchase_labels, scikit-learn metrics) and the monitoring
+    """The backtest's labels (customer_labels, scikit-learn metrics) and the monitoring
     table's (its own SQL join and rank formula) agree on every date a later build evaluated:
     the walk-forward build as of D + 30 days scores D's realised performance."""
     results, _ = backtest

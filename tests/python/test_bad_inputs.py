@@ -253,9 +253,9 @@ def test_too_few_labelled_snapshots_stop_training_and_keep_the_serving_model(
 
 def test_the_snapshot_check_uses_the_trainers_minimum():
     models = yaml.safe_load(
-        (REPO_ROOT / "models" / "intermediate" / "_intermediate__models.yml").read_text()
+        (REPO_ROOT / "models" / "features" / "_features__models.yml").read_text()
     )["models"]
-    (labels,) = [m for m in models if m["name"] == "int_purchase_labels"]
+    (labels,) = [m for m in models if m["name"] == "customer_labels"]
     (check,) = [t["enough_labelled_snapshots"] for t in labels["data_tests"]]
     assert check["arguments"]["min_snapshots"] == MIN_LABELLED_SNAPSHOTS
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from conftest import SMALL_CUSTOMERS, read_table
+import shutil
+
+import duckdb
+from conftest import SMALL_CUSTOMERS, assert_dbt_ok, read_table
+
+from segment_and_predict.jobs import Warehouse, daily_build
 
 
 def test_customer_features_holds_scoring_and_training_snapshots(built_warehouse):
@@ -12,10 +17,11 @@ def test_customer_features_holds_scoring_and_training_snapshots(built_warehouse)
         select
             d.as_of_date, d.is_scoring_snapshot, d.is_training_snapshot, d.is_label_observed,
             count(f.customer_id) as customers,
-            count(f.purchased_next_30d) as labelled,
-            avg(f.purchased_next_30d::int) as base_rate
+            count(l.purchased_next_30d) as labelled,
+            avg(l.purchased_next_30d::int) as base_rate
         from intermediate.int_snapshot_dates d
         left join customer_features f using (as_of_date)
+        left join features.customer_labels l using (customer_id, as_of_date)
         group by all order by d.as_of_date
         """,
     )
@@ -121,3 +127,31 @@ def test_a_missing_required_table_or_folder_stops_the_build_plainly(small_raw_da
         assert "Traceback" not in result.stdout + result.stderr
         # stopped before any model: nothing public was created
         assert "OK created" not in result.stdout
+
+
+def test_an_existing_warehouse_follows_the_feature_contract_without_a_full_refresh(
+    built_warehouse, tmp_path
+):
+    """A warehouse built by an older version (here: customer_features with the label
+    column it used to hold, and without a feature column that is new) runs the next
+    daily job as is: the undeclared column is dropped, the new one appended."""
+    copy = tmp_path / "older.duckdb"
+    shutil.copy(built_warehouse.warehouse_path, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("alter table customer_features add column purchased_next_30d boolean")
+        con.execute("alter table customer_features drop column orders_30d")
+    warehouse = Warehouse.from_paths(
+        built_warehouse.project_dir, built_warehouse.raw_data_path, copy
+    )
+    result = daily_build(warehouse, capture=True)
+    assert_dbt_ok(result)
+    assert "Dropping column purchased_next_30d" in result.stdout
+    columns = read_table(warehouse, "select * from customer_features limit 0").columns
+    expected = read_table(built_warehouse, "select * from customer_features limit 0").columns
+    assert sorted(columns) == sorted(expected)
+    today = read_table(
+        warehouse,
+        "select count(orders_30d) as n from customer_features "
+        "where as_of_date = (select as_of_date from intermediate.int_scoring_date)",
+    )["n"].iloc[0]
+    assert today == SMALL_CUSTOMERS

@@ -106,11 +106,14 @@ def week_build(small_raw_data, tmp_path_factory):
 def test_a_7_day_build_names_its_label_everywhere(week_build):
     warehouse, result = week_build
     assert_dbt_ok(result)
-    columns = set(read_table(warehouse, "select * from customer_features limit 0").columns)
+    columns = set(read_table(warehouse, "select * from features.customer_labels limit 0").columns)
     assert WEEK in columns and LABEL not in columns
+    # the label lives in its own table, never among the features
+    features = set(read_table(warehouse, "select * from customer_features limit 0").columns)
+    assert not {WEEK, LABEL} & features
     labelled = read_table(
         warehouse,
-        f"select as_of_date, avg(cast({WEEK} as double)) as rate from customer_features "
+        f"select as_of_date, avg(cast({WEEK} as double)) as rate from features.customer_labels "
         f"where {WEEK} is not null group by 1",
     )
     assert len(labelled) >= 3 and labelled["rate"].between(0.01, 0.6).all()

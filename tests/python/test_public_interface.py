@@ -17,7 +17,6 @@ from conftest import REPO_ROOT
 from segment_and_predict.jobs import dbt_target_dir
 
 PROJECT = "segment_and_predict"
-MARTS_DIR = REPO_ROOT / "models" / "marts"
 BI_DOC = REPO_ROOT / "docs" / "bi.md"
 
 # The mart logic people act on and the unit tests that pin it
@@ -69,15 +68,25 @@ def _tables_named_in_the_bi_guide() -> set[str]:
     return {name for cell in cells for name in re.findall(r"`([a-z_]+)`", cell)}
 
 
-def test_every_sql_mart_has_an_enforced_contract_with_typed_columns(models):
-    sql_files = {path.stem for path in MARTS_DIR.rglob("*.sql")}
+def test_every_public_sql_table_has_an_enforced_contract_with_typed_columns(models):
+    # the SQL tables of the quality, features, ml and marts layers (models/*/)
+    sql_files = {
+        path.stem
+        for folder in ("quality", "features", "ml", "marts")
+        for path in (REPO_ROOT / "models" / folder).rglob("*.sql")
+    }
     sql_marts = {
         name: node
         for name, node in models.items()
-        if node["language"] == "sql" and node["original_file_path"].startswith("models/marts/")
+        if node["language"] == "sql" and node["config"]["contract"]["enforced"]
     }
-    assert set(sql_marts) == sql_files
-    assert len(sql_marts) >= 15
+    # every SQL table there, but the protected row checks (staging's helper table)
+    assert set(sql_marts) == sql_files - {"raw_row_checks"}
+    public_sql = {
+        n for n, node in models.items() if node["language"] == "sql" and node["access"] == "public"
+    }
+    assert public_sql <= set(sql_marts)
+    assert len(sql_marts) >= 16
     for name, node in sql_marts.items():
         assert node["config"]["contract"]["enforced"] is True, name
         assert node["columns"], f"{name} declares no columns"
@@ -111,12 +120,16 @@ def test_what_readers_query_is_public_and_the_rest_protected(models):
     } <= public
     # protected, not private: other groups ref staging and intermediate models
     assert {node["access"] for name, node in models.items() if name not in public} == {"protected"}
-    assert {"stg_orders", "int_snapshot_dates", "bi_snapshot"} <= set(models) - public
+    assert {"stg_orders", "int_snapshot_dates", "customer_labels", "bi_snapshot"} <= set(
+        models
+    ) - public
 
 
 def test_every_model_belongs_to_a_declared_group_with_an_owner(manifest, models):
     groups = {group["name"]: group for group in manifest["groups"].values()}
-    assert {"staging", "intermediate", "marts", "ml"} <= set(groups)
+    assert {"staging", "quality", "intermediate", "features", "ml", "marts", "publishing"} <= set(
+        groups
+    )
     for group in groups.values():
         assert group["owner"].get("name") or group["owner"].get("email"), group["name"]
     ungrouped = sorted(name for name, node in models.items() if node["group"] not in groups)
@@ -125,6 +138,9 @@ def test_every_model_belongs_to_a_declared_group_with_an_owner(manifest, models)
     assert models["int_snapshot_dates"]["group"] == "intermediate"
     assert models["campaign_targets"]["group"] == "marts"
     assert models["propensity_models"]["group"] == "ml"
+    assert models["serving_models"]["group"] == "ml"
+    assert models["customer_features"]["group"] == "features"
+    assert models["data_quality_issues"]["group"] == "quality"
 
 
 def test_the_mart_logic_has_its_unit_tests(manifest):

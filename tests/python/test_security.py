@@ -124,7 +124,7 @@ def project_text(*patterns: str) -> dict[Path, str]:
 
 def test_every_var_has_a_validator():
     sources = project_text(
-        "macros/*.sql", "models/**/*.sql", "models/**/*.yml", "python_models/*.yml"
+        "macros/*.sql", "models/**/*.sql", "models/**/*.yml", "python_models/**/*.yml"
     )
     validated = {name for text in sources.values() for name in re.findall(VALIDATORS, text)}
     macros = "\n".join(project_text("macros/*.sql").values())
@@ -149,7 +149,7 @@ def test_no_sql_inlines_a_var_unchecked():
         for match in re.finditer(r"var\(\s*'(\w+)'\s*\)(\s*\|\s*int\b)?", text):
             if not match.group(2):
                 unchecked.append(f"{path.relative_to(REPO_ROOT)}: {match.group(0)}")
-    for path, text in project_text("models/**/*.yml", "python_models/*.yml").items():
+    for path, text in project_text("models/**/*.yml", "python_models/**/*.yml").items():
         for line in text.splitlines():
             if not re.search(r"\bvar\(", line) or line.strip().startswith("#"):
                 continue

@@ -7,19 +7,19 @@ campaign_target_customers as (
     select * from {{ ref('campaign_target_customers') }}
 ),
 
-customer_features as (
-    select * from {{ ref('customer_features') }}
+customer_labels as (
+    select * from {{ ref('customer_labels') }}
 ),
 
 with_labels as (
     select
         campaign_target_customers.*,
-        customer_features.{{ label_column() }} as is_buyer
+        customer_labels.{{ label_column() }} as is_buyer
     from campaign_target_customers
-    left join customer_features
+    left join customer_labels
         on
-            campaign_target_customers.customer_id = customer_features.customer_id
-            and campaign_target_customers.as_of_date = customer_features.as_of_date
+            campaign_target_customers.customer_id = customer_labels.customer_id
+            and campaign_target_customers.as_of_date = customer_labels.as_of_date
 ),
 
 final as (

@@ -1,8 +1,9 @@
 """propensity_models: the append-only registry of propensity models.
 
 Each run of the training job trains LightGBM on the labelled training
-snapshots of customer_features (out of time: fit on the older snapshots,
-early-stop on the next, test on the latest) and appends one row: the model as
+snapshots of customer_features, with the label of customer_labels joined on
+(out of time: fit on the older snapshots, early-stop on the next, test on the
+latest) and appends one row: the model as
 text, its test metrics, both baselines' metrics, and whether it passed the gate.
 A rerun on the same inputs appends nothing (segment_and_predict.registry).
 """
@@ -30,6 +31,7 @@ def model(dbt, session):
     )
     snapshot_dates = dbt.ref("int_snapshot_dates")
     features = dbt.ref("customer_features")
+    labels = dbt.ref("customer_labels")
 
     max_rows = str(dbt.config.get("max_training_rows")).strip()
     if not max_rows.isdigit() or int(max_rows) < 1:
@@ -37,7 +39,8 @@ def model(dbt, session):
             f"The var propensity_max_training_rows must be a whole number of at least 1; "
             f"got {max_rows!r}"
         )
-    labelled = training_rows(features, snapshot_dates, max_rows=int(max_rows))
+    label = label_column(dbt.config.get("label_window_days"))
+    labelled = training_rows(features, labels, snapshot_dates, label=label, max_rows=int(max_rows))
 
     gate = {
         "roc_auc": float(dbt.config.get("gate_min_roc_auc")),
@@ -48,7 +51,6 @@ def model(dbt, session):
         "propensity_gate_must_beat_baselines", dbt.config.get("gate_must_beat_baselines")
     )
     num_threads = int(dbt.config.get("model_threads"))
-    label = label_column(dbt.config.get("label_window_days"))
     # A rerun on the inputs the newest row was trained on (e.g. after an
     # interrupted build) would append the same model again: append nothing.
     fingerprint = training_fingerprint(

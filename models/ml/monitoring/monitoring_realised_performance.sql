@@ -2,7 +2,7 @@
 -- date whose label window is complete in the data, ROC-AUC and PR-AUC of the
 -- stored propensity against whether the customer ordered in
 -- [as_of_date, as_of_date + label_window_days) (the rule of in_label_window(), as
--- int_purchase_labels, recomputed here because customer_features only holds
+-- customer_labels, recomputed here because customer_features only holds
 -- it for dates built after their window closed).
 -- Incremental: each run adds the dates that became complete and recomputes
 -- today's scoring date (a backfill of an old date replaces its scores).

@@ -1,13 +1,18 @@
--- Point-in-time features per customer and as_of date, and the label where its
--- window is observed. Every feature uses only events strictly before
--- as_of_date; only int_purchase_labels looks at or after it.
+-- Point-in-time features per customer and as_of date: the model input. Every
+-- feature uses only events strictly before as_of_date. The label is not here:
+-- it is customer_labels, which only training and evaluation join, so no label
+-- column can become a feature.
 -- Incremental by as_of_date: a run replaces the dates it computes (today's
--- scoring date; the training snapshots when it trains) and keeps the others.
+-- scoring date; the training snapshots when it trains) and keeps the others. A
+-- column added to the YAML is appended to an existing table, one removed from
+-- it is dropped first (drop_undeclared_columns), so a new version runs on an
+-- existing warehouse without a full refresh.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='as_of_date',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ drop_undeclared_columns() }}",
 ) }}
 {%- set has_sessions = raw_table_has_rows('sessions') %}
 {%- set has_returns = raw_table_has_rows('returns') %}
@@ -55,10 +60,6 @@ sessions as (
 
 marketing_messages as (
     select * from {{ ref('int_marketing_messages_aggregated_to_snapshots') }}
-),
-
-labels as (
-    select * from {{ ref('int_purchase_labels') }}
 ),
 
 final as (
@@ -150,10 +151,7 @@ final as (
         order_lines.share_spend_beauty,
         order_lines.share_spend_sports,
         order_lines.share_spend_grocery,
-        order_lines.share_spend_other,
-
-        -- label
-        labels.{{ label_column() }}
+        order_lines.share_spend_other
 
     from customer_snapshots
     left join customer_attributes using (customer_id, as_of_date)
@@ -165,7 +163,6 @@ final as (
     left join support_tickets using (customer_id, as_of_date)
     left join sessions using (customer_id, as_of_date)
     left join marketing_messages using (customer_id, as_of_date)
-    left join labels using (customer_id, as_of_date)
 )
 
 select * from final

@@ -19,13 +19,10 @@ from segment_and_predict.registry import (
     no_new_rows,
     training_fingerprint,
 )
-from segment_and_predict.segmentation import assign_segments, train_segmenter
+from segment_and_predict.segmentation import train_segmenter
+from segment_and_predict.segmentation.inputs import observed_purchase_rates, segmenter_snapshots
 from segment_and_predict.segmentation.training import library_versions
-from segment_and_predict.serving import (
-    fetch_in_key_order,
-    registry_row_frame,
-    with_date_column,
-)
+from segment_and_predict.serving import registry_row_frame, with_date_column
 
 
 def model(dbt, session):
@@ -34,17 +31,13 @@ def model(dbt, session):
         incremental_strategy="append",
         on_schema_change="append_new_columns",
     )
-    snapshot_dates = dbt.ref("int_snapshot_dates").df()
-    features = dbt.ref("customer_features")
-
-    latest_date = snapshot_dates["as_of_date"].max()
-    latest_labelled_date = snapshot_dates.loc[
-        snapshot_dates["is_label_observed"], "as_of_date"
-    ].max()
-    wanted = [d for d in {latest_date, latest_labelled_date} if pd.notna(d)]
-    in_dates = ", ".join(f"date '{pd.Timestamp(d).date().isoformat()}'" for d in wanted)
-    frames = fetch_in_key_order(features.filter(f"as_of_date in ({in_dates})"))
-    latest = frames[frames["as_of_date"] == latest_date]
+    label = label_column(dbt.config.get("label_window_days"))
+    latest, labelled = segmenter_snapshots(
+        dbt.ref("customer_features"),
+        dbt.ref("customer_labels"),
+        dbt.ref("int_snapshot_dates"),
+        label=label,
+    )
 
     gate = {
         "min_k": int(dbt.config.get("gate_min_k")),
@@ -57,7 +50,7 @@ def model(dbt, session):
     # A rerun on the rows the newest segmenter was trained on (e.g. after an
     # interrupted build) would append it again, matched to itself: append nothing.
     fingerprint = training_fingerprint(
-        frames,
+        pd.concat([latest, labelled], ignore_index=True),
         settings={"gate": gate, "new_customer_days": new_customer_days},
         library_versions=library_versions(),
         code=segmentation,
@@ -83,19 +76,11 @@ def model(dbt, session):
 
     # The observed purchase rate of each segment over the label window, on the
     # latest snapshot whose window is complete: what a marketer can expect from it.
-    label = label_column(dbt.config.get("label_window_days"))
-    labelled = frames[frames["as_of_date"] == latest_labelled_date]
-    outcomes = {}
-    if len(labelled):
-        assigned = assign_segments(labelled, row["model_json"])
-        assigned["label"] = labelled[label].astype("float").to_numpy()
-        outcomes = {
-            str(segment_id): float(rate)
-            for segment_id, rate in assigned.groupby("segment_id")["label"].mean().items()
-        }
     row["observed_purchase_rate_as_of_date"] = (
-        pd.Timestamp(latest_labelled_date).date().isoformat() if len(labelled) else None
+        pd.Timestamp(labelled["as_of_date"].iloc[0]).date().isoformat() if len(labelled) else None
     )
-    row["observed_purchase_rates_json"] = json.dumps(outcomes)
+    row["observed_purchase_rates_json"] = json.dumps(
+        observed_purchase_rates(labelled, row["model_json"], label=label)
+    )
     row[FINGERPRINT_COLUMN] = fingerprint
     return with_date_column(registry_row_frame(row))
