@@ -143,7 +143,16 @@ def tamper_at_and_after_cutoff(source: Path, target: Path) -> None:
 def features_at_cutoff(raw: Path, warehouse_file: Path) -> pd.DataFrame:
     warehouse = Warehouse.from_paths(REPO_ROOT, raw, warehouse_file)
     result = run_dbt(
-        ["build", "--select", "+customer_features", "--exclude", "test_type:unit"],
+        # customer_labels too: the windows-overlap test (selected eagerly through the
+        # feature models) reads it
+        [
+            "build",
+            "--select",
+            "+customer_features",
+            "+customer_labels",
+            "--exclude",
+            "test_type:unit",
+        ],
         warehouse,
         # The tampering deletes future orders but keeps their lines; the quarantine
         # leaves those orphan lines out (as the join to orders did before), and
