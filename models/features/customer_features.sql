@@ -106,7 +106,6 @@ final as (
         order_history.purchase_gap_stddev_days,
         order_history.recency_to_purchase_gap_ratio,
         coalesce(order_history.orders_91_180d, 0) as orders_91_180d,
-        coalesce(order_history.orders_same_window_last_year, 0) as orders_same_window_last_year,
         bgnbd.bgnbd_probability_alive,
         bgnbd.bgnbd_expected_purchases_next_window,
         bgnbd.bgnbd_purchase_probability_next_window,

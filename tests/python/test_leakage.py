@@ -208,7 +208,6 @@ HISTORY_FEATURES = (
     "purchase_gap_stddev_days",
     "recency_to_purchase_gap_ratio",
     "orders_91_180d",
-    "orders_same_window_last_year",
     "bgnbd_probability_alive",
     "bgnbd_expected_purchases_next_window",
     "bgnbd_purchase_probability_next_window",
