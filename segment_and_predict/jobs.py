@@ -42,7 +42,7 @@ DEFAULT_WAREHOUSE_PATH = "warehouse/segment_and_predict.duckdb"
 TRAINING_SELECTOR = "tag:training"
 # Staging tests of properties the row quarantine makes true by construction (a
 # key is never null or repeated, ...): they test macros/quarantine.sql, not the
-# day's data, so they run in the full build and in CI (tests/python/
+# day's data, so they run in the full build and in CI (tests/unit/
 # test_daily_selection.py checks that each one is implied by a quarantine rule).
 QUARANTINE_IMPLIED_SELECTOR = "tag:implied_by_quarantine"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from .jobs import dbt_target_dir
 
 # segment_and_predict.report.DEFAULT_REPORT_PATH (not imported: the report
-# package loads matplotlib); tests/python/test_run_summary.py checks they agree.
+# package loads matplotlib); tests/unit/test_run_summary.py checks they agree.
 REPORT_PATH = "reports/report.html"
 # The dbt model that publishes the BI snapshot (python_models/publishing/bi_snapshot.py).
 BI_SNAPSHOT_NODE = "model.segment_and_predict.bi_snapshot"

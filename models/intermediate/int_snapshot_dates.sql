@@ -8,7 +8,7 @@
   as observed only when it ends on or before the scoring date, so training,
   validation, test, threshold, gates and every figure derived from labels use
   orders strictly before as_of_date, as a build on the export cut at that date
-  would (tests/python/test_as_of_pipeline.py). With the default as_of_date (the
+  would (tests/integration/test_as_of_pipeline.py). With the default as_of_date (the
   day after the last event) this is the end of the data, as before.
 
   An explicit as_of_date outside the data stops the build here with a plain

@@ -18,7 +18,10 @@ from segment_and_predict.serving import (
 
 def model(dbt, session):
     dbt.config(
-        materialized="incremental", incremental_strategy="delete+insert", unique_key="as_of_date"
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key="as_of_date",
+        on_schema_change="append_new_columns",
     )
     serving = serving_model(
         dbt.ref("serving_models"), dbt.ref("propensity_models"), kind="propensity"

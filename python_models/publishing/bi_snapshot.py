@@ -31,7 +31,7 @@ def model(dbt, session):
     dbt.config(materialized="table", schema="publishing")
     # Every table of schema main, each as a literal ref (dbt reads refs from the
     # code): lineage, and the order that publishes after every public table and
-    # its tests (tests/python/test_publish.py checks that the list is complete).
+    # its tests (tests/integration/test_publish.py checks that the list is complete).
     dbt.ref("campaign_target_customers")
     dbt.ref("campaign_targets")
     dbt.ref("customer_features")

@@ -15,6 +15,7 @@ SCORE_COLUMNS = (
     "propensity",
     "propensity_percentile",
     "propensity_decile",
+    "propensity_band",
     "is_predicted_buyer",
     *(
         f"reason_{i}{suffix}"
@@ -23,6 +24,27 @@ SCORE_COLUMNS = (
     ),
     "model_id",
 )
+
+
+# The propensity bands by score decile (1 = top 10%): their one owner. The
+# scores carry the band (propensity_scores.propensity_band), and the campaign
+# tables, the playbook seed and the report read it from there.
+PROPENSITY_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("high", (1, 2)),
+    ("medium", (3, 4, 5)),
+    ("low", (6, 7, 8, 9, 10)),
+)
+
+
+def propensity_band(decile: np.ndarray) -> np.ndarray:
+    """The band name of each score decile (PROPENSITY_BANDS); ValueError outside 1-10."""
+    decile = np.asarray(decile)
+    band = np.full(decile.shape, None, dtype=object)
+    for name, deciles in PROPENSITY_BANDS:
+        band[np.isin(decile, deciles)] = name
+    if (band == None).any():  # noqa: E711 (element-wise on an object array)
+        raise ValueError(f"score deciles outside 1-10: {sorted(set(decile[band == None]))}")  # noqa: E711
+    return band
 
 
 # Rows per block of contributions and reasons (~100 MiB of contributions each).
@@ -57,8 +79,9 @@ def score_customers(
     :data:`SCORE_COLUMNS`: customer_id, as_of_date, propensity (probability of a
     purchase in the next 30 days), propensity_percentile (0-100], rank within the
     row's as_of_date, higher = more likely), propensity_decile (1 = top 10% of the
-    as_of_date, 10 = bottom), is_predicted_buyer (propensity >= the model's
-    threshold), reason_1..3 with _feature/_value/_direction, and model_id.
+    as_of_date, 10 = bottom), propensity_band (PROPENSITY_BANDS), is_predicted_buyer
+    (propensity >= the model's threshold), reason_1..3 with _feature/_value/_direction,
+    and model_id.
 
     The reasons come from exact TreeSHAP contributions
     (:mod:`segment_and_predict.propensity.treeshap`).
@@ -90,6 +113,7 @@ def score_customers(
             "propensity": probability,
             "propensity_percentile": percentile,
             "propensity_decile": decile,
+            "propensity_band": propensity_band(decile),
             "is_predicted_buyer": probability >= model.threshold_,
         }
     )

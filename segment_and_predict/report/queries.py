@@ -17,16 +17,12 @@ import numpy as np
 import pandas as pd
 
 from segment_and_predict.labels import DEFAULT_LABEL_WINDOW_DAYS, window_of
+from segment_and_predict.propensity.scoring import PROPENSITY_BANDS
 
 from .analysis import DriverEffects, driver_effects, projection_2d
 
 # Propensity bands of the segment x propensity matrix (decile 1 = highest scores),
 # named as campaign_targets.propensity_band names them.
-PROPENSITY_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = (
-    ("high", (1, 2)),
-    ("medium", (3, 4, 5)),
-    ("low", (6, 7, 8, 9, 10)),
-)
 
 # The PSI levels of the monitoring tests when the project's vars cannot be read.
 PSI_WARN_DEFAULT = 0.1

@@ -41,13 +41,7 @@ scoring_date as (
 ),
 
 latest_scores as (
-    select
-        propensity_scores.*,
-        case
-            when propensity_scores.propensity_decile <= 2 then 'high'
-            when propensity_scores.propensity_decile <= 5 then 'medium'
-            else 'low'
-        end as propensity_band
+    select propensity_scores.*
     from propensity_scores
     inner join scoring_date
         on propensity_scores.as_of_date = scoring_date.as_of_date
