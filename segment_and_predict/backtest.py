@@ -33,7 +33,7 @@ import pandas as pd
 
 from .jobs import JobError, Warehouse, dbt_target_dir, full_build, job_vars, run_dbt
 from .labels import LABELS_TABLE, label_column
-from .propensity.baselines import LogisticRegressionBaseline, RecencyFrequencyRule
+from .propensity.baselines import BgNbdBaseline, LogisticRegressionBaseline, RecencyFrequencyRule
 from .propensity.data import FeatureEncoder, label_as_float, split_snapshots
 from .propensity.metrics import classification_metrics
 from .propensity.model import PropensityModel
@@ -49,7 +49,7 @@ TRAINING_SEED = train_propensity_model.__kwdefaults__["seed"]
 # (docs/backtest.md repeats it for people; a test checks they agree).
 BACKTEST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("as_of_date", "DATE", "The date trained and scored as of (only orders before it were used)."),
-    ("method", "VARCHAR", "lightgbm, logistic_regression or recency_frequency_rule."),
+    ("method", "VARCHAR", "lightgbm, logistic_regression, recency_frequency_rule or bgnbd."),
     ("model_id", "VARCHAR", "The propensity model trained as of the date (same for all methods)."),
     ("passed_quality_gate", "BOOLEAN", "Whether that model passed its gate (it would serve)."),
     ("test_as_of_date", "DATE", "The model's held-out test snapshot (as_of_date - label window)."),
@@ -127,7 +127,8 @@ def _predict_as_of(
     """Scores of the three methods as of the date, from the model this build trained."""
     registry = con.execute(
         "select model_id, model_json, passed_quality_gate, test_as_of_date, threshold, "
-        "roc_auc, pr_auc, logreg_roc_auc, logreg_pr_auc, rule_roc_auc, rule_pr_auc "
+        "roc_auc, pr_auc, logreg_roc_auc, logreg_pr_auc, rule_roc_auc, rule_pr_auc, "
+        "bgnbd_roc_auc, bgnbd_pr_auc "
         "from propensity_models order by trained_at desc limit 1"
     ).fetchall()
     snapshot = con.table("intermediate.int_snapshot_dates")
@@ -155,6 +156,7 @@ def _predict_as_of(
     for baseline in (
         LogisticRegressionBaseline(seed=TRAINING_SEED),
         RecencyFrequencyRule(seed=TRAINING_SEED),
+        BgNbdBaseline(seed=TRAINING_SEED),
     ):
         baseline.fit(x_train, y_train, x_val, y_val)
         scores[baseline.name] = baseline.predict_probability(x_scoring)
@@ -168,6 +170,7 @@ def _predict_as_of(
             LIGHTGBM: (test[0], test[1]),
             LogisticRegressionBaseline.name: (test[2], test[3]),
             RecencyFrequencyRule.name: (test[4], test[5]),
+            BgNbdBaseline.name: (test[6], test[7]),
         },
         thresholds=thresholds,
         scores=scores,
@@ -335,8 +338,8 @@ def format_results(frame: pd.DataFrame) -> str:
 
     lines = [
         "| as_of_date | gate | ROC-AUC | PR-AUC | F1 | top-decile lift | base rate | "
-        "logreg ROC / PR / F1 | rule ROC / PR / F1 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "logreg ROC / PR / F1 | rule ROC / PR / F1 | BG/NBD ROC / PR / F1 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for day, group in frame.groupby("as_of_date", sort=True):
         date = pd.Timestamp(day).date().isoformat()
@@ -345,7 +348,7 @@ def format_results(frame: pd.DataFrame) -> str:
         if not m["is_label_window_closed"]:
             lines.append(
                 f"| {date} | {'pass' if m['passed_quality_gate'] else 'fail'} | "
-                "label window not closed | | | | | | |"
+                "label window not closed | | | | | | | |"
             )
             continue
         base = " / ".join
@@ -356,6 +359,22 @@ def format_results(frame: pd.DataFrame) -> str:
             + base(fmt(by[LogisticRegressionBaseline.name][k]) for k in ("roc_auc", "pr_auc", "f1"))
             + " | "
             + base(fmt(by[RecencyFrequencyRule.name][k]) for k in ("roc_auc", "pr_auc", "f1"))
+            + " | "
+            + base(fmt(by[BgNbdBaseline.name][k]) for k in ("roc_auc", "pr_auc", "f1"))
             + " |"
+        )
+    closed = frame[frame["is_label_window_closed"].astype(bool)]
+    if len(closed):
+        means = closed.groupby("method")[["roc_auc", "pr_auc"]].mean()
+        order = (LIGHTGBM, LogisticRegressionBaseline.name, RecencyFrequencyRule.name)
+        order += (BgNbdBaseline.name,)
+        lines.append("")
+        lines.append(
+            f"Mean over the {closed['as_of_date'].nunique()} closed dates (ROC-AUC / PR-AUC): "
+            + "; ".join(
+                f"{m} {fmt(means.loc[m, 'roc_auc'])} / {fmt(means.loc[m, 'pr_auc'])}"
+                for m in order
+                if m in means.index
+            )
         )
     return "\n".join(lines)

@@ -59,11 +59,12 @@ OTHER_BIN = "other"
 
 # The one declaration of the features that grow with the calendar by
 # construction: ages in days counted from a fixed date of the customer
-# (tenure_days = as_of_date - sign-up date). Their drift is measured after
+# (tenure_days = as_of_date - sign-up date; days_since_first_order = as_of_date
+# - first order date). Their drift is measured after
 # removing the calendar shift between the reference and today, and only warns
 # (docs/monitoring.md). Recency (days_since_last_order) is not one: an order
 # resets it, and a base that stops ordering is a real shift.
-CALENDAR_AGE_FEATURES = ("tenure_days",)
+CALENDAR_AGE_FEATURES = ("tenure_days", "days_since_first_order")
 
 # Column types are fixed, not inferred: an incremental table takes its types
 # from its first run, which may have no rows (a model without a reference).

@@ -38,6 +38,14 @@ orders as (
     select * from {{ ref('int_orders_aggregated_to_snapshots') }}
 ),
 
+order_history as (
+    select * from {{ ref('int_order_history_aggregated_to_snapshots') }}
+),
+
+bgnbd as (
+    select * from {{ ref('int_bgnbd_predictions_to_snapshots') }}
+),
+
 order_lines as (
     select * from {{ ref('int_order_lines_aggregated_to_snapshots') }}
 ),
@@ -94,6 +102,18 @@ final as (
         coalesce(orders.spend_prior_30d, 0) as spend_prior_30d,
         coalesce(orders.spend_30d, 0) - coalesce(orders.spend_prior_30d, 0) as spend_trend_30d,
 
+        -- purchase history and rhythm (every order before as_of_date, no look-back)
+        coalesce(order_history.orders_lifetime, 0) as orders_lifetime,
+        order_history.days_since_first_order,
+        order_history.days_since_last_order_lifetime,
+        order_history.purchase_gap_mean_days,
+        order_history.purchase_gap_stddev_days,
+        order_history.recency_to_purchase_gap_ratio,
+        coalesce(order_history.orders_91_180d, 0) as orders_91_180d,
+        bgnbd.bgnbd_probability_alive,
+        bgnbd.bgnbd_expected_purchases_next_window,
+        bgnbd.bgnbd_purchase_probability_next_window,
+
         -- returns and support
         {{ count_from_source('returns.returns_90d', has_returns) }} as returns_90d,
         {% if has_returns -%}
@@ -139,6 +159,8 @@ final as (
     from customer_snapshots
     left join customer_attributes using (customer_id, as_of_date)
     left join orders using (customer_id, as_of_date)
+    left join order_history using (customer_id, as_of_date)
+    left join bgnbd using (customer_id, as_of_date)
     left join order_lines using (customer_id, as_of_date)
     left join returns using (customer_id, as_of_date)
     left join support_tickets using (customer_id, as_of_date)

@@ -8,6 +8,7 @@ baselines, evaluation tables for the registry) and score with
 """
 
 from segment_and_predict.propensity.baselines import (
+    BgNbdBaseline,
     LogisticRegressionBaseline,
     RecencyFrequencyRule,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "LogisticRegressionBaseline",
     "PropensityModel",
     "RecencyFrequencyRule",
+    "BgNbdBaseline",
     "SnapshotSplit",
     "TrainingResult",
     "beats_baselines",

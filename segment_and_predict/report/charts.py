@@ -33,6 +33,7 @@ SCORER_STYLE = {
     "lightgbm": ("LightGBM (our model)", BLUE, "-", 2.4),
     "logistic_regression": ("Logistic regression (baseline)", ORANGE, "--", 1.6),
     "recency_frequency_rule": ("Recency/frequency rule (baseline)", GREY, ":", 1.8),
+    "bgnbd": ("BG/NBD (baseline)", GREEN, "-.", 1.6),
 }
 
 BLUES = LinearSegmentedColormap.from_list("sap_blues", ["#f4f8fc", "#9cc3e6", "#1f5fa8"])

@@ -70,7 +70,12 @@ def _headline(data: ReportData) -> str:
             _card(
                 "Test ROC-AUC",
                 num(model.get("roc_auc")),
-                f"baselines: {num(model.get('logreg_roc_auc'))} / {num(model.get('rule_roc_auc'))}",
+                "baselines: "
+                + " / ".join(
+                    num(model.get(f"{b}_roc_auc"))
+                    for b in ("logreg", "rule", "bgnbd")
+                    if b != "bgnbd" or not _missing(model.get("bgnbd_roc_auc"))
+                ),
             ),
             _card("Test PR-AUC", num(model.get("pr_auc"))),
             _card("Test F1", num(model.get("f1"))),
@@ -201,12 +206,18 @@ def _quality(data: ReportData, page: Page) -> str:
         "lightgbm": model.get("roc_auc"),
         "logistic_regression": model.get("logreg_roc_auc"),
         "recency_frequency_rule": model.get("rule_roc_auc"),
+        "bgnbd": model.get("bgnbd_roc_auc"),
     }
     pr_aucs = {
         "lightgbm": model.get("pr_auc"),
         "logistic_regression": model.get("logreg_pr_auc"),
         "recency_frequency_rule": model.get("rule_pr_auc"),
+        "bgnbd": model.get("bgnbd_pr_auc"),
     }
+    if not (curves["scorer"] == "bgnbd").any():
+        # a model trained before the BG/NBD baseline was recorded
+        roc_aucs.pop("bgnbd")
+        pr_aucs.pop("bgnbd")
     for aucs, curve in ((roc_aucs, "roc"), (pr_aucs, "pr")):
         for scorer in list(aucs):
             if _missing(aucs[scorer]):
@@ -215,12 +226,12 @@ def _quality(data: ReportData, page: Page) -> str:
     roc = page.figure(
         "roc",
         charts.roc_pr_chart(curves, "roc", roc_aucs),
-        "ROC curves of LightGBM and the two baselines",
+        "ROC curves of LightGBM and the baselines",
     )
     pr = page.figure(
         "precision_recall",
         charts.roc_pr_chart(curves, "pr", pr_aucs),
-        "Precision-recall curves of LightGBM and the two baselines",
+        "Precision-recall curves of LightGBM and the baselines",
     )
     text = []
     auc = roc_aucs.get("lightgbm")
@@ -229,8 +240,14 @@ def _quality(data: ReportData, page: Page) -> str:
             f"Pick one customer who bought and one who did not: our model gives the buyer the "
             f"higher score <b>{float(auc):.0%}</b> of the time (ROC-AUC {float(auc):.3f}). "
             f"The simpler baselines reach {num(roc_aucs.get('logistic_regression'))} "
-            f"(logistic regression) and {num(roc_aucs.get('recency_frequency_rule'))} "
-            "(a rule on how recently and how often a customer ordered)."
+            f"(logistic regression), {num(roc_aucs.get('recency_frequency_rule'))} "
+            "(a rule on how recently and how often a customer ordered)"
+            + (
+                f" and {num(roc_aucs['bgnbd'])} (BG/NBD, a repeat-buying model fitted on "
+                "purchase histories alone)."
+                if "bgnbd" in roc_aucs
+                else "."
+            )
         )
     precision, recall = model.get("precision"), model.get("recall")
     if not _missing(precision) and not _missing(recall):
@@ -586,6 +603,7 @@ def _registry(data: ReportData, page: Page) -> str:
                 ("top-decile lift", "top_decile_lift", "num", lambda v: num(v, 2)),
                 ("logreg ROC-AUC", "logreg_roc_auc", "num", num),
                 ("rule ROC-AUC", "rule_roc_auc", "num", num),
+                ("BG/NBD ROC-AUC", "bgnbd_roc_auc", "num", num),
                 ("gate", "passed_quality_gate", "", _gate_badge),
                 ("", "__serving__", "", str),
             ),

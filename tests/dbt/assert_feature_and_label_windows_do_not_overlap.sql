@@ -3,6 +3,7 @@
 -- Returns the offending rows; none means the windows never overlap.
 {%- set feature_models = [
     'int_orders_aggregated_to_snapshots',
+    'int_order_history_aggregated_to_snapshots',
     'int_order_lines_aggregated_to_snapshots',
     'int_returns_aggregated_to_snapshots',
     'int_support_tickets_aggregated_to_snapshots',

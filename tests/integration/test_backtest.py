@@ -18,7 +18,7 @@ from segment_and_predict.jobs import Warehouse
 # the small data, which ends on 2026-10-31. (The CLI run in docs/backtest.md
 # uses four; three keep the test's builds few.)
 DATES = ["2026-07-31", "2026-08-30", "2026-09-29"]
-METHODS = {"lightgbm", "logistic_regression", "recency_frequency_rule"}
+METHODS = {"lightgbm", "logistic_regression", "recency_frequency_rule", "bgnbd"}
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ PROJECT = "segment_and_predict"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("staging", ("models/staging/",)),
     ("quality", ("models/quality/",)),
-    ("intermediate", ("models/intermediate/",)),
+    ("intermediate", ("models/intermediate/", "python_models/intermediate/")),
     ("features", ("models/features/",)),
     (
         "ml",

@@ -143,7 +143,16 @@ def tamper_at_and_after_cutoff(source: Path, target: Path) -> None:
 def features_at_cutoff(raw: Path, warehouse_file: Path) -> pd.DataFrame:
     warehouse = Warehouse.from_paths(REPO_ROOT, raw, warehouse_file)
     result = run_dbt(
-        ["build", "--select", "+customer_features", "--exclude", "test_type:unit"],
+        # customer_labels too: the windows-overlap test (selected eagerly through the
+        # feature models) reads it
+        [
+            "build",
+            "--select",
+            "+customer_features",
+            "+customer_labels",
+            "--exclude",
+            "test_type:unit",
+        ],
         warehouse,
         # The tampering deletes future orders but keeps their lines; the quarantine
         # leaves those orphan lines out (as the join to orders did before), and
@@ -189,11 +198,29 @@ def test_the_tampering_really_changed_the_future(small_raw_data, tmp_path):
     assert changed > 50
 
 
+# The whole-history features and the BG/NBD fit of each date (issue 19): the proof
+# below must cover them, with values, not only nulls.
+HISTORY_FEATURES = (
+    "orders_lifetime",
+    "days_since_first_order",
+    "days_since_last_order_lifetime",
+    "purchase_gap_mean_days",
+    "purchase_gap_stddev_days",
+    "recency_to_purchase_gap_ratio",
+    "orders_91_180d",
+    "bgnbd_probability_alive",
+    "bgnbd_expected_purchases_next_window",
+    "bgnbd_purchase_probability_next_window",
+)
+
+
 def test_every_feature_at_the_cutoff_is_identical(original_and_tampered):
     original, tampered = original_and_tampered
     assert len(original) > 1000
     features = list(original.columns)
     assert not any(is_label_column(c) for c in features)
+    for column in HISTORY_FEATURES:
+        assert column in features and original[column].notna().mean() > 0.2, column
     # Exact, except that a sum of doubles depends on the order DuckDB feeds the
     # rows to the aggregate, which joins (such as the staging quarantine's lookups
     # of customers and orders) do not keep: float features may differ in their last

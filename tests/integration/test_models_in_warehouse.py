@@ -74,7 +74,8 @@ def test_evaluation_tables_are_filled(built_warehouse):
     assert list(gains["score_decile"]) == list(range(1, 11))
     assert gains["purchase_rate"].iloc[0] > gains["purchase_rate"].iloc[-1]
     curves = read_table(built_warehouse, "select distinct scorer, curve from propensity_curves")
-    assert len(curves) == 6
+    # the model and three baselines (logistic regression, rule, BG/NBD), ROC and PR each
+    assert len(curves) == 8
     importance = read_table(built_warehouse, "select * from propensity_feature_importance")
     assert importance["mean_abs_shap"].notna().all()
 

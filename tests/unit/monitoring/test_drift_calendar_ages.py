@@ -74,7 +74,7 @@ def _by_feature(rows: list[dict], column: str = "psi") -> dict[str, object]:
 
 
 def test_tenure_is_the_declared_calendar_age_and_its_reference_is_aligned(growing):
-    assert drift.CALENDAR_AGE_FEATURES == ("tenure_days",)
+    assert drift.CALENDAR_AGE_FEATURES == ("tenure_days", "days_since_first_order")
     tenure = growing["features"]["tenure_days"]
     assert tenure["aligned_to_date"] == TRAIN_DATES[-1].date().isoformat()
     # the newest training date's rows alone: 390 days of sign-ups

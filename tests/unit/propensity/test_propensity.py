@@ -21,6 +21,7 @@ from segment_and_predict.propensity import (
     DEFAULT_PARAMS,
     LABEL,
     SCORE_COLUMNS,
+    BgNbdBaseline,
     FeatureEncoder,
     LogisticRegressionBaseline,
     PropensityModel,
@@ -34,6 +35,7 @@ from segment_and_predict.propensity import (
     train_propensity_model,
 )
 from segment_and_predict.propensity.baselines import MedianImputer, fit_sample
+from segment_and_predict.propensity.training import PARAM_GRID
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,8 @@ def test_registry_row_is_flat_and_json_serialisable(trained):
         "top_decile_lift", "baseline_metrics_json", "logreg_roc_auc", "logreg_pr_auc",
         "logreg_f1", "rule_roc_auc", "rule_pr_auc", "rule_f1", "best_iteration",
         "passed_quality_gate", "gate_json", "gains_json", "calibration_json",
-        "feature_importance_json", "curves_json",
+        "feature_importance_json", "curves_json", "bgnbd_roc_auc", "bgnbd_pr_auc",
+        "bgnbd_f1", "model_choice_json",
     }  # fmt: skip
     assert expected <= set(row)
     assert row["model_id"].startswith("prop_")
@@ -89,7 +92,7 @@ def test_registry_row_is_flat_and_json_serialisable(trained):
         if key.endswith("_json") or key == "train_as_of_dates":
             json.loads(value)
     baselines = json.loads(row["baseline_metrics_json"])
-    assert set(baselines) == {"logistic_regression", "recency_frequency_rule"}
+    assert set(baselines) == {"logistic_regression", "recency_frequency_rule", "bgnbd"}
     assert baselines["logistic_regression"]["roc_auc"] == row["logreg_roc_auc"]
     params = json.loads(row["params_json"])
     assert params["num_threads"] == THREADS and params["deterministic"] and params["force_row_wise"]
@@ -152,8 +155,13 @@ def test_evaluation_tables(trained):
 
     curves = pd.DataFrame(json.loads(row["curves_json"]))
     counts = curves.groupby(["model", "curve"]).size()
-    assert set(curves["model"]) == {"lightgbm", "logistic_regression", "recency_frequency_rule"}
-    assert len(counts) == 6 and counts.max() <= 200
+    assert set(curves["model"]) == {
+        "lightgbm",
+        "logistic_regression",
+        "recency_frequency_rule",
+        "bgnbd",
+    }
+    assert len(counts) == 8 and counts.max() <= 200
 
     preds = trained.test_predictions
     assert len(preds) == row["n_test"]
@@ -238,9 +246,10 @@ def test_test_snapshot_never_enters_fit_or_threshold(features, trained, monkeypa
 
     monkeypatch.setattr(lgb, "train", spy)
     result = train_propensity_model(changed, num_threads=THREADS)
-    # train snapshots, then validation only; then, with trees and threshold
-    # chosen, the refit that is served grows the same number of trees on all rows
-    assert seen_rows == [(6000, [3000]), (12000, [])]
+    # each candidate of the grid: train snapshots, then validation only; then,
+    # with params, trees and threshold chosen, the refit that is served grows the
+    # same number of trees on all rows
+    assert seen_rows == [(6000, [3000])] * len(PARAM_GRID) + [(12000, [])]
 
     model, reference = result.model, trained.model
     assert model.booster_.model_to_string() == reference.booster_.model_to_string()
@@ -562,6 +571,49 @@ def test_rule_baseline_works_with_missing_signals(features):
     none = RecencyFrequencyRule().fit(X[["noise_1"]], y, X_val[["noise_1"]], y_val)
     p = none.predict_probability(X_val[["noise_1"]])
     assert none.signals_ == [] and np.ptp(p) == 0
+
+
+def test_bgnbd_baseline_ranks_by_the_bgnbd_column_alone(features):
+    split = split_snapshots(features)
+    y = split.train[LABEL].astype(float).to_numpy()
+    y_val = split.validation[LABEL].astype(float).to_numpy()
+    signal = BgNbdBaseline.SIGNAL
+
+    def with_signal(frame):
+        # a made-up BG/NBD probability; null for a fifth of the customers (no history)
+        values = 1 / (1 + np.exp(-frame["orders_90d"].astype(float).to_numpy()))
+        return frame.assign(**{signal: np.where(np.arange(len(frame)) % 5 == 0, np.nan, values)})
+
+    train, validation = with_signal(split.train), with_signal(split.validation)
+    encoder = FeatureEncoder().fit(train)
+    X, X_val = encoder.transform(train), encoder.transform(validation)
+    baseline = BgNbdBaseline().fit(X, y, X_val, y_val)
+    p = baseline.predict_probability(X_val)
+    expected = np.nan_to_num(validation[signal].to_numpy(), nan=0.0)
+    np.testing.assert_array_equal(p, expected)
+    assert baseline.has_signal_ and 0 < baseline.threshold_ < 1
+    # without the column (a warehouse built before it): everyone gets the base rate
+    absent = BgNbdBaseline().fit(X.drop(columns=[signal]), y, X_val.drop(columns=[signal]), y_val)
+    assert not absent.has_signal_
+    assert np.ptp(absent.predict_probability(X_val.drop(columns=[signal]))) == 0
+
+
+def test_the_params_are_chosen_on_validation_from_the_grid(features):
+    grid = ({}, {"learning_rate": 0.05, "num_leaves": 7, "max_depth": 3})
+    result = train_propensity_model(features, num_threads=THREADS, param_grid=grid)
+    choice = json.loads(result.registry_row["model_choice_json"])
+    assert [entry["params"] for entry in choice] == [dict(g) for g in grid]
+    chosen = [entry for entry in choice if entry["chosen"]]
+    assert len(chosen) == 1
+    assert chosen[0]["validation_roc_auc"] == max(e["validation_roc_auc"] for e in choice)
+    assert chosen[0]["best_iteration"] == result.registry_row["best_iteration"]
+    params = json.loads(result.registry_row["params_json"])
+    expected_rate = chosen[0]["params"].get("learning_rate", DEFAULT_PARAMS["learning_rate"])
+    assert params["learning_rate"] == expected_rate
+    # explicit params: no grid, one candidate
+    fixed = train_propensity_model(features, num_threads=THREADS, params={"num_leaves": 5})
+    only = json.loads(fixed.registry_row["model_choice_json"])
+    assert len(only) == 1 and only[0]["params"] == {"num_leaves": 5} and only[0]["chosen"]
 
 
 def test_fit_on_rows_encoded_beforehand_equals_fit_on_raw_rows(features):

@@ -1,0 +1,100 @@
+-- A customer's whole purchase history before each as_of date (no look-back
+-- limit): how long they have bought, their own rhythm (gaps between purchase
+-- days) and how overdue they are against it, the trend, and the inputs of the
+-- BG/NBD model (int_bgnbd_predictions_to_snapshots). Only orders strictly before
+-- as_of_date count. On CDNOW the whole history ranks customers better than the
+-- 365-day look-back alone (docs/bring_your_own_data.md).
+-- Not the label window a year earlier (seasonality): on the default data, whose
+-- orders start 18 months before the end, it is 0 on every training date of a build
+-- as of 2026-07-01 and not at scoring, so the drift gate failed (PSI 0.8).
+
+with
+
+orders as (
+    select * from {{ ref('stg_orders') }}
+),
+
+snapshot_dates as (
+    select as_of_date from {{ ref('int_snapshot_dates') }}
+),
+
+orders_before_snapshot as (
+    select
+        orders.customer_id,
+        snapshot_dates.as_of_date,
+        orders.ordered_at,
+        cast(orders.ordered_at as date) as ordered_date,
+        snapshot_dates.as_of_date - cast(orders.ordered_at as date) as days_before_snapshot
+    from orders
+    inner join snapshot_dates
+        on orders.ordered_at < snapshot_dates.as_of_date
+),
+
+purchase_days as (
+    -- BG/NBD and the rhythm count days with a purchase, not orders
+    select distinct
+        customer_id,
+        as_of_date,
+        ordered_date
+    from orders_before_snapshot
+),
+
+purchase_gaps as (
+    select
+        customer_id,
+        as_of_date,
+        ordered_date
+        - lag(ordered_date) over (
+            partition by customer_id, as_of_date order by ordered_date
+        ) as gap_days
+    from purchase_days
+),
+
+gap_stats as (
+    select
+        customer_id,
+        as_of_date,
+        cast(avg(gap_days) as double) as purchase_gap_mean_days,
+        cast(stddev_samp(gap_days) as double) as purchase_gap_stddev_days
+    from purchase_gaps
+    where gap_days is not null
+    group by customer_id, as_of_date
+),
+
+order_stats as (
+    select
+        customer_id,
+        as_of_date,
+        count(*) as orders_lifetime,
+        count(distinct ordered_date) as purchase_days_lifetime,
+        count(*) filter (
+            where days_before_snapshot > 90 and days_before_snapshot <= 180
+        ) as orders_91_180d,
+        max(as_of_date - ordered_date) as days_since_first_order,
+        min(days_before_snapshot) as days_since_last_order_lifetime,
+        max(ordered_date) - min(ordered_date) as days_first_to_last_purchase,
+        max(ordered_at) as latest_event_at
+    from orders_before_snapshot
+    group by customer_id, as_of_date
+),
+
+final as (
+    select
+        order_stats.customer_id,
+        order_stats.as_of_date,
+        order_stats.orders_lifetime,
+        order_stats.purchase_days_lifetime,
+        order_stats.orders_91_180d,
+        order_stats.days_since_first_order,
+        order_stats.days_since_last_order_lifetime,
+        order_stats.days_first_to_last_purchase,
+        gap_stats.purchase_gap_mean_days,
+        gap_stats.purchase_gap_stddev_days,
+        order_stats.days_since_last_order_lifetime
+        / gap_stats.purchase_gap_mean_days as recency_to_purchase_gap_ratio,
+        order_stats.latest_event_at
+    from order_stats
+    left join gap_stats using (customer_id, as_of_date)
+)
+
+select * from final

@@ -1,0 +1,23 @@
+"""int_bgnbd_predictions_to_snapshots: BG/NBD P(alive) and purchases expected in the label window.
+
+One BG/NBD fit per as_of date on that date's purchase histories
+(int_order_history_aggregated_to_snapshots: orders strictly before the date),
+customer x as_of_date. The maths: segment_and_predict.propensity.btyd.
+"""
+
+from segment_and_predict.propensity.btyd import predictions_per_snapshot
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    window_days = int(dbt.config.get("label_window_days"))
+    history = (
+        dbt.ref("int_order_history_aggregated_to_snapshots")
+        .select(
+            "customer_id, as_of_date, purchase_days_lifetime, "
+            "days_first_to_last_purchase, days_since_first_order"
+        )
+        .order("as_of_date, customer_id")
+        .df()
+    )
+    return predictions_per_snapshot(history, window_days)
