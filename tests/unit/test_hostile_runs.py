@@ -24,20 +24,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from dbt_helpers import REPO_ROOT, public_table_checksums, read_table
+from dbt_helpers import REPO_ROOT, public_table_checksums
 
 from segment_and_predict.jobs import (
     Warehouse,
     run_completed,
 )
-
-CLI = [sys.executable, "-m", "segment_and_predict"]
-
-
-def serving(warehouse: Warehouse) -> dict[str, str | None]:
-    rows = read_table(warehouse, "select model_kind, serving_model_id from serving_models")
-    return dict(zip(rows["model_kind"], rows["serving_model_id"], strict=True))
-
 
 # ------------------------------------------------ a failed propensity gate
 

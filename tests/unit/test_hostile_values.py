@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +24,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from dbt_helpers import REPO_ROOT, public_table_checksums
-from dbt_helpers import rewrite_parquet as _rewrite
+from dbt_helpers import REPO_ROOT
 
 from segment_and_predict import drift
 from segment_and_predict.contract import TABLES_BY_NAME
-from segment_and_predict.jobs import Warehouse, daily_build
 from segment_and_predict.propensity import (
     FeatureEncoder,
     PropensityModel,
@@ -43,94 +40,17 @@ SOURCES_YML = REPO_ROOT / "models" / "staging" / "_raw__sources.yml"
 CONTRACT_DOC = REPO_ROOT / "docs" / "raw_data_contract.md"
 
 
-def _serving_copy(built_warehouse: Warehouse, raw: Path, folder: Path) -> Warehouse:
-    """A copy of the built warehouse that reads the raw export ``raw``."""
-    copy = folder / "wh.duckdb"
-    shutil.copy(built_warehouse.warehouse_path, copy)
-    return Warehouse.from_paths(REPO_ROOT, raw, copy)
-
-
 # --------------------------------------------------------------------------
 # QUARANTINE: NaN, +-inf and insane values, in one daily run
 # --------------------------------------------------------------------------
 
-# New rows (new keys, existing customers and orders, valid dates): each copies a
-# real row and breaks one numeric column, so a clean build is the expected result.
-ORDER_VALUES = """
-    with base as (select * from t where order_id = (select min(order_id) from t))
-    select * from t
-    union all select * replace (order_id + 900000001 as order_id, 'nan'::double as order_total)
-        from base
-    union all select * replace (order_id + 900000002 as order_id, 'inf'::double as order_total)
-        from base
-    union all select * replace (order_id + 900000003 as order_id, '-inf'::double as order_total)
-        from base
-    -- two amounts that fit a double but sum to inf
-    union all select * replace (order_id + 900000004 as order_id, 1e308 as order_total) from base
-    union all select * replace (order_id + 900000005 as order_id, 1e308 as order_total) from base
-    union all select * replace (
-        order_id + 900000006 as order_id, 'nan'::double as discount_amount) from base
-"""
-ORDER_LINE_VALUES = """
-    with base as (select * from t where order_id = (select min(order_id) from t) limit 1)
-    select * from t
-    union all select * replace (901 as line_number, 'inf'::double as line_total) from base
-    union all select * replace (902 as line_number, 5000000 as quantity) from base
-"""
-RETURN_VALUES = """
-    with base as (select * from t where return_id = (select min(return_id) from t))
-    select * from t
-    union all select * replace (
-        return_id + 900000001 as return_id, 'nan'::double as refund_amount) from base
-"""
-SESSION_VALUES = """
-    with base as (select * from t where session_id = (select min(session_id) from t))
-    select * from t
-    union all select * replace (
-        session_id + 900000001 as session_id, '-inf'::double as duration_seconds) from base
-    union all select * replace (
-        session_id + 900000002 as session_id, 10000000.0 as duration_seconds) from base
-    union all select * replace (
-        session_id + 900000003 as session_id, 2000000000 as pages_viewed) from base
-"""
 
 # (table, rule, column) -> rows quarantined
-
-
-@pytest.fixture(scope="module")
-def nonfinite_daily(built_warehouse, small_raw_data, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("nonfinite")
-    raw = folder / "raw"
-    shutil.copytree(small_raw_data, raw)
-    _rewrite(raw / "orders.parquet", ORDER_VALUES)
-    _rewrite(raw / "order_lines.parquet", ORDER_LINE_VALUES)
-    _rewrite(raw / "returns.parquet", RETURN_VALUES)
-    _rewrite(raw / "sessions.parquet", SESSION_VALUES)
-    warehouse = _serving_copy(built_warehouse, raw, folder)
-    return daily_build(warehouse, capture=True), warehouse
 
 
 # --------------------------------------------------------------------------
 # REJECT: contract promises broken by the whole export
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def refused_daily(built_warehouse, small_raw_data, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("refused")
-    raw = folder / "raw"
-    shutil.copytree(small_raw_data, raw)
-    _rewrite(raw / "orders.parquet", "select * replace (null::double as discount_amount) from t")
-    _rewrite(
-        raw / "sessions.parquet",
-        "select * replace (case when session_id % 5 = 0 then product_views end as product_views)"
-        " from t",
-    )
-    _rewrite(raw / "order_lines.parquet", "select * rename (line_total as Line_Total) from t")
-    _rewrite(raw / "customers.parquet", "select * rename (customer_id as Customer_ID) from t")
-    warehouse = _serving_copy(built_warehouse, raw, folder)
-    before = public_table_checksums(warehouse)
-    return daily_build(warehouse, capture=True), warehouse, before
 
 
 # --------------------------------------------------------------------------

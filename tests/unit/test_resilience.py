@@ -24,11 +24,8 @@ docs/operations.md.
 
 from __future__ import annotations
 
-import sys
-
 import duckdb
 
-CLI = [sys.executable, "-m", "segment_and_predict"]
 MASKS = [
     # (regular expression, replacement) applied to every text value
     (r"\bprop_\d{8}T\d{6}Z_", "prop_<trained_at>_"),
