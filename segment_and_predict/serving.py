@@ -150,6 +150,7 @@ SCORES_SCHEMA = pa.schema(
         ("propensity", pa.float64()),
         ("propensity_percentile", pa.float64()),
         ("propensity_decile", pa.int64()),
+        ("propensity_band", pa.string()),
         ("is_predicted_buyer", pa.bool_()),
         *(
             (f"reason_{i}{suffix}", pa.string())

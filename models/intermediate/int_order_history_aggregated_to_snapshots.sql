@@ -55,7 +55,20 @@ gap_stats as (
         customer_id,
         as_of_date,
         cast(avg(gap_days) as double) as purchase_gap_mean_days,
-        cast(stddev_samp(gap_days) as double) as purchase_gap_stddev_days
+        -- the sample standard deviation from exact integer sums: DuckDB's
+        -- stddev_samp combines its threads' partial doubles in any order, so its
+        -- last bits (and then the model) changed from one build to the next
+        case
+            when count(*) >= 2
+                then sqrt(
+                    cast(
+                        count(*) * sum(cast(gap_days as hugeint) * gap_days)
+                        - sum(cast(gap_days as hugeint)) * sum(cast(gap_days as hugeint))
+                        as double
+                    )
+                    / (count(*) * (count(*) - 1))
+                )
+        end as purchase_gap_stddev_days
     from purchase_gaps
     where gap_days is not null
     group by customer_id, as_of_date

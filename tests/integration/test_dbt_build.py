@@ -64,7 +64,7 @@ def test_missing_data_stays_null_where_unknown(built_warehouse):
 def test_docs_generate_describes_every_public_column_and_reaches_the_exposures(built_warehouse):
     import json
 
-    from conftest import assert_dbt_ok
+    from dbt_helpers import assert_dbt_ok
 
     from segment_and_predict.jobs import dbt_target_dir, run_dbt
 
@@ -108,7 +108,7 @@ def test_docs_generate_describes_every_public_column_and_reaches_the_exposures(b
 def test_a_missing_required_table_or_folder_stops_the_build_plainly(small_raw_data, tmp_path):
     import shutil
 
-    from conftest import REPO_ROOT
+    from dbt_helpers import REPO_ROOT
 
     from segment_and_predict.jobs import Warehouse, run_dbt
 

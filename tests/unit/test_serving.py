@@ -103,3 +103,12 @@ def test_training_rows_refuse_features_that_hold_a_label(relations):
     leaky = features.project(f"*, true as {LABEL}")
     with pytest.raises(ValueError, match="label lives in customer_labels"):
         training_rows(leaky, labels, dates, label=LABEL, max_rows=10)
+
+
+def test_the_empty_scores_have_the_columns_of_real_scores():
+    """What propensity_scores publishes while no model serves has every column a
+    scored table has, in order (its tests and the campaign tables read them)."""
+    from segment_and_predict.propensity.scoring import SCORE_COLUMNS
+    from segment_and_predict.serving import SCORES_SCHEMA
+
+    assert SCORES_SCHEMA.names == list(SCORE_COLUMNS)
