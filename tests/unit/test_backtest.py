@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import duckdb
 import pytest
-from dbt_helpers import REPO_ROOT, public_table_checksums
+from dbt_helpers import REPO_ROOT
 
 from segment_and_predict import cli
 from segment_and_predict.backtest import (
@@ -15,7 +14,6 @@ from segment_and_predict.backtest import (
     BacktestError,
     backtest_dates,
     parse_every,
-    run_backtest,
     scratch_warehouse,
 )
 from segment_and_predict.jobs import Warehouse
@@ -59,19 +57,3 @@ def test_the_cli_refuses_bad_arguments_with_one_sentence(capsys):
 def test_the_doc_lists_every_column_of_backtest_results():
     documented = set(re.findall(r"^\| `([a-z_0-9]+)` \|", DOC.read_text(), flags=re.M))
     assert documented == {name for name, _, _ in BACKTEST_COLUMNS}
-
-
-@pytest.fixture(scope="module")
-def main_warehouse(small_raw_data, tmp_path_factory):
-    """A main warehouse with a public table the backtest must leave alone."""
-    path = tmp_path_factory.mktemp("backtest") / "shop.duckdb"
-    with duckdb.connect(str(path)) as con:
-        con.execute("create table propensity_scores as select 'c1' as customer_id, 0.5 as p")
-    return Warehouse.from_paths(REPO_ROOT, small_raw_data, path)
-
-
-@pytest.fixture(scope="module")
-def backtest(main_warehouse):
-    before = public_table_checksums(main_warehouse)
-    results = run_backtest(main_warehouse, DATES, log=lambda line: None)
-    return results, before
