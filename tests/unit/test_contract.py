@@ -48,3 +48,33 @@ def test_every_source_table_has_a_staging_model():
         model = staging / f"stg_{table.name}.sql"
         assert model.exists(), model
         assert f"raw_source('{table.name}')" in model.read_text()
+
+
+FEATURES_DIR = SOURCES_YML.parents[1] / "features"
+
+
+def _feature_columns() -> list[dict]:
+    models = yaml.safe_load((FEATURES_DIR / "_features__models.yml").read_text())["models"]
+    (features,) = [m for m in models if m["name"] == "customer_features"]
+    return [c for c in features["columns"] if c["name"] not in ("customer_id", "as_of_date")]
+
+
+def test_every_feature_says_where_it_is_computed_and_from_which_raw_table():
+    """customer_features selects its columns from their YAML meta
+    (feature_columns_select): a feature naming a CTE the model lacks, or a raw
+    table outside the contract, would fail only at build time; here it fails at once."""
+    sql = (FEATURES_DIR / "customer_features.sql").read_text()
+    ctes = set(re.findall(r"^(\w+) as \($", sql, re.M)) - {"final"}
+    contract = {t.name for t in TABLES}
+    for column in _feature_columns():
+        meta = column.get("meta") or {}
+        assert meta.get("raw_table") in contract, column["name"]
+        assert meta.get("computed_in") in ctes, column["name"]
+        referenced = set(re.findall(r"\b(\w+)\.\w+", meta.get("sql", "")))
+        assert referenced <= ctes, (column["name"], referenced - ctes)
+        assert column.get("data_type"), column["name"]  # a missing table's null is cast to it
+
+
+def test_the_share_features_are_the_category_groups():
+    shares = [c["name"] for c in _feature_columns() if c["name"].startswith("share_spend_")]
+    assert shares == [f"share_spend_{g}" for g in [*CATEGORY_GROUPS, "other"]]

@@ -1,6 +1,7 @@
 -- Which tables of the raw-data contract this build read: one row per table,
 -- present (file with rows), empty (file without rows) or absent (no file),
--- and the customer_features columns each one feeds. Features of an empty or
+-- and the customer_features columns each one feeds (meta.raw_table of each
+-- feature in models/features/_features__models.yml). Features of an empty or
 -- absent table are null in customer_features and the models leave them out.
 -- The tables are the raw sources of models/staging/_raw__sources.yml, in their
 -- order there (the contract's order, segment_and_predict/contract.py; a test
@@ -31,14 +32,15 @@ contract_tables as (
     {% for table_name in contract_tables %}
         {%- set node = raw_source_node(table_name) if execute else none %}
         {%- set meta = node.meta if node is not none else {} %}
+        {%- set fed = features_fed_by(table_name) %}
         select
             '{{ table_name }}' as table_name,
             {{ loop.index }} as contract_position,
             {{ 'true' if meta.get('required') else 'false' }} as is_required,
             {{ 'true' if raw_table_exists(table_name) else 'false' }} as is_exported,
             '{{ raw_table_path(table_name) if execute else "" }}' as raw_file,
-            '{{ meta.get("features", []) | join(", ") }}' as feeds_features,
-            {{ meta.get("features", []) | length }} as feature_count,
+            '{{ fed | join(", ") }}' as feeds_features,
+            {{ fed | length }} as feature_count,
             {{ table_name }}_rows.row_count
         from {{ table_name }}_rows
         {% if not loop.last %}union all{% endif %}
