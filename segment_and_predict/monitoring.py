@@ -1,8 +1,11 @@
-"""Drift monitoring tables (dbt Python models' glue): today's features, scores and
-segment shares against the serving models' training references.
+"""Monitoring tables (dbt Python models' glue): today's features, scores and segment
+shares against the serving models' training references (drift), and how past scores
+did once their outcome is known (realised performance).
 
-The maths (distributions, PSI, the model reference) is :mod:`segment_and_predict.drift`;
-this module reads the warehouse relations and returns the monitoring tables.
+The drift maths (distributions, PSI, the model reference) is
+:mod:`segment_and_predict.drift`; ROC-AUC and PR-AUC are
+:func:`segment_and_predict.propensity.metrics.ranking_metrics` (scikit-learn); this
+module reads the warehouse relations and returns the monitoring tables.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import datetime as dt
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -22,6 +26,40 @@ from segment_and_predict.drift import (
     score_drift,
     segment_share_drift,
     typed_table,
+)
+from segment_and_predict.propensity.metrics import ranking_metrics
+
+# monitoring_realised_performance, column for column as its YAML declares
+# (python_models/monitoring/_ml_monitoring__models.yml; a unit test keeps the two equal).
+REALISED_PERFORMANCE_SCHEMA = pa.schema(
+    [
+        ("as_of_date", pa.date32()),
+        ("model_id", pa.string()),
+        ("label_window_end_date", pa.date32()),
+        ("customers", pa.int64()),
+        ("buyers", pa.int64()),
+        ("base_rate", pa.float64()),
+        ("mean_propensity", pa.float64()),
+        ("roc_auc", pa.float64()),
+        ("pr_auc", pa.float64()),
+        ("precision_at_threshold", pa.float64()),
+        ("recall_at_threshold", pa.float64()),
+        ("top_decile_lift", pa.float64()),
+        ("model_test_roc_auc", pa.float64()),
+        ("model_test_pr_auc", pa.float64()),
+        ("model_test_as_of_date", pa.date32()),
+        ("scoring_models", pa.int64()),
+    ]
+)
+# What realised performance reads per scored customer (monitoring_realised_outcomes).
+REALISED_OUTCOME_COLUMNS = (
+    "as_of_date",
+    "label_window_end_date",
+    "model_id",
+    "propensity",
+    "propensity_decile",
+    "is_predicted_buyer",
+    "is_buyer",
 )
 
 
@@ -173,3 +211,75 @@ def segment_drift_table(segments, segment_registry, snapshot_dates) -> pa.Table:
         for row in rows
     ]
     return typed_table(out, SEGMENT_DRIFT_SCHEMA)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else math.nan
+
+
+def realised_performance(outcomes: pd.DataFrame, registry: pd.DataFrame) -> list[dict]:
+    """One monitoring_realised_performance row per as_of_date of ``outcomes``.
+
+    ``outcomes``: one row per scored customer of a date whose label window is
+    observed (:data:`REALISED_OUTCOME_COLUMNS`; is_buyer is the label, decided in
+    SQL by the label macros). ``registry``: propensity_models' model_id, roc_auc,
+    pr_auc and test_as_of_date, the scoring model's test figures at training.
+    ROC-AUC and PR-AUC come from :func:`ranking_metrics`; the figures at the
+    threshold and the top-decile lift count the stored is_predicted_buyer and
+    propensity_decile. Undefined figures (a date with no buyers, no flagged
+    customers) are NaN. No outcomes give no rows.
+    """
+    missing = [c for c in REALISED_OUTCOME_COLUMNS if c not in outcomes.columns]
+    if missing:
+        raise ValueError(f"realised performance needs the outcome columns {missing}")
+    tested = {
+        str(row.model_id): row
+        for row in registry[["model_id", "roc_auc", "pr_auc", "test_as_of_date"]].itertuples()
+    }
+    rows = []
+    for as_of_date, day in outcomes.groupby("as_of_date", sort=True):
+        y = day["is_buyer"].astype("bool").to_numpy()
+        flagged = day["is_predicted_buyer"].astype("bool").to_numpy()
+        top_decile = (day["propensity_decile"] == 1).to_numpy()
+        customers, buyers = len(day), int(y.sum())
+        base_rate = buyers / customers
+        model_ids = day["model_id"].astype(str)
+        model_id = model_ids.min()
+        test = tested.get(model_id)
+        rows.append(
+            {
+                "as_of_date": _as_date(as_of_date),
+                "model_id": model_id,
+                "label_window_end_date": _as_date(day["label_window_end_date"].iloc[0]),
+                "customers": customers,
+                "buyers": buyers,
+                "base_rate": base_rate,
+                "mean_propensity": float(day["propensity"].mean()),
+                **ranking_metrics(y, day["propensity"].to_numpy()),
+                "precision_at_threshold": _ratio(float(np.sum(flagged & y)), flagged.sum()),
+                "recall_at_threshold": _ratio(float(np.sum(flagged & y)), buyers),
+                "top_decile_lift": (
+                    _ratio(float(y[top_decile].mean()), base_rate) if top_decile.any() else math.nan
+                ),
+                "model_test_roc_auc": None if test is None else test.roc_auc,
+                "model_test_pr_auc": None if test is None else test.pr_auc,
+                "model_test_as_of_date": None if test is None else _as_date(test.test_as_of_date),
+                "scoring_models": int(model_ids.nunique()),
+            }
+        )
+    return rows
+
+
+def realised_performance_table(outcomes, registry, evaluated: str | None = None) -> pa.Table:
+    """monitoring_realised_performance for the observed dates not yet ``evaluated``.
+
+    ``outcomes`` and ``registry`` are DuckDB relations of monitoring_realised_outcomes
+    and propensity_models; ``evaluated`` names the table itself on an incremental
+    run (dbt's ``this``): the dates it holds keep their rows. Empty while no date is
+    observed.
+    """
+    if evaluated is not None:
+        outcomes = outcomes.filter(f"as_of_date not in (select as_of_date from {evaluated})")
+    frame = outcomes.select(", ".join(REALISED_OUTCOME_COLUMNS)).df()
+    tests = registry.select("model_id, roc_auc, pr_auc, test_as_of_date").df()
+    return typed_table(realised_performance(frame, tests), REALISED_PERFORMANCE_SCHEMA)

@@ -89,6 +89,23 @@ def top_decile_lift(y_true: np.ndarray, scores: np.ndarray) -> float:
     return float(y[decile == 1].mean() / overall) if overall > 0 else float("nan")
 
 
+def ranking_metrics(y_true: np.ndarray, scores: np.ndarray) -> dict:
+    """ROC-AUC and PR-AUC (average precision) of ``scores`` against the 0/1 ``y_true``.
+
+    The one place both are computed (scikit-learn): test metrics at training, the
+    backtest and realised performance in monitoring. Returns a dict with roc_auc
+    and pr_auc, NaN where undefined: ROC-AUC without both buyers and non-buyers,
+    PR-AUC without buyers (with only buyers it is 1).
+    """
+    y = np.asarray(y_true, dtype="float64")
+    s = np.asarray(scores, dtype="float64")
+    n_pos = float(y.sum())
+    return {
+        "roc_auc": float(roc_auc_score(y, s)) if 0 < n_pos < len(y) else math.nan,
+        "pr_auc": float(average_precision_score(y, s)) if n_pos > 0 else math.nan,
+    }
+
+
 def classification_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
     """Test metrics for probability ``scores`` and the yes/no flag ``scores >= threshold``.
 
@@ -103,8 +120,7 @@ def classification_metrics(y_true: np.ndarray, scores: np.ndarray, threshold: fl
     f1, precision, recall = _confusion_rates(y, flag)
     clipped = np.clip(s, 1e-15, 1 - 1e-15)
     return {
-        "roc_auc": float(roc_auc_score(y, s)),
-        "pr_auc": float(average_precision_score(y, s)),
+        **ranking_metrics(y, s),
         "f1": f1,
         "precision": precision,
         "recall": recall,

@@ -73,9 +73,11 @@ def test_table_types_follow_the_contract(backtest, main_warehouse):
 
 
 def test_realised_metrics_agree_with_the_monitoring_table(backtest, main_warehouse):
-    """The backtest's labels (customer_labels, scikit-learn metrics) and the monitoring
-    table's (its own SQL join and rank formula) agree on every date a later build evaluated:
-    the walk-forward build as of D + 30 days scores D's realised performance."""
+    """The backtest's labels (customer_labels) and the monitoring table's (its own join
+    of the scores to the orders, monitoring_realised_outcomes) agree on every date a later
+    build evaluated: the walk-forward build as of D + 30 days scores D's realised
+    performance. Both measure with propensity.metrics (scikit-learn), so equal counts and
+    equal figures say the two label paths picked the same customers and buyers."""
     results, _ = backtest
     scratch = scratch_warehouse(main_warehouse)
     realised = read_table(

@@ -5,7 +5,7 @@ needs scores whose 30-day label window has closed, so one fixture runs the
 daily job on a copy at the serving model's own test snapshot date (its window
 is complete in the data) and then at the default date. Scoring that date with
 a model that was tested on it is not an honest estimate of future performance,
-and is not used as one: it makes the SQL figures checkable against the
+and is not used as one: it makes the realised figures checkable against the
 model's test metrics, computed by scikit-learn on the same rows at training.
 """
 
@@ -121,8 +121,9 @@ def test_realised_performance_matches_the_models_own_test_metrics(backfilled):
     )
 
 
-def test_realised_performance_in_sql_equals_sklearn_with_ties(backfilled, tmp_path):
-    """Scores rounded to one decimal (many ties) on a copy, recomputed with --full-refresh."""
+def test_realised_performance_with_ties_against_labels_from_the_raw_orders(backfilled, tmp_path):
+    """Scores rounded to one decimal (many ties) on a copy, recomputed with --full-refresh;
+    the labels are read from the raw export, not through the warehouse's label join."""
     source, test_date, _ = backfilled
     warehouse = copy_warehouse(source, tmp_path)
     with duckdb.connect(str(warehouse.warehouse_path)) as con:
