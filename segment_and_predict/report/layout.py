@@ -1,15 +1,30 @@
-"""Page building blocks shared by the report's sections: number formats, notes, charts.
+"""Page building blocks shared by the report's sections: number formats, notes, charts,
+and the Jinja2 environment the page and its sections are rendered with.
 
 Every chart is an ``<img data-chart="<name>">`` inside a ``<figure>``
 (:class:`Page` counts them); a section is ``<section id=anchor><h2>``.
+
+The sections' words and markup are templates (``templates/sections/``, autoescaped):
+the Python side hands them numbers, dates and frames' rows, and the templates format
+them with the filters ``num``, ``count``, ``pct``, ``day`` and ``stamp`` below. In a
+section template a line break and the indentation after it are not output (see
+:class:`_JoinLines`), so the markup can be laid out on lines while the page stays as
+compact as before; a paragraph of prose is therefore one line.
 """
 
 from __future__ import annotations
 
 import base64
+import re
+from collections.abc import Iterator
+from functools import cache
 from html import escape
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
+from markupsafe import Markup
 
 # ---------------------------------------------------------------- formatting
 
@@ -35,13 +50,23 @@ def pct(value, digits: int = 0) -> str:
     return "n/a" if _missing(value) else f"{float(value):.{digits}%}"
 
 
-def day(value) -> str:
+def _day_text(value) -> str:
+    """A date as text (not escaped: the templates escape it)."""
     if _missing(value):
         return "n/a"
     try:
         return pd.Timestamp(value).strftime("%Y-%m-%d")
     except (TypeError, ValueError):
-        return escape(str(value))
+        return str(value)
+
+
+def day(value) -> str:
+    """A date for HTML built in Python: "n/a", a date or the escaped value."""
+    return escape(_day_text(value))
+
+
+def _text_or_na(value) -> str:
+    return "n/a" if _missing(value) else str(value)
 
 
 def stamp(value) -> str:
@@ -51,21 +76,18 @@ def stamp(value) -> str:
     return ts.strftime("%Y-%m-%d %H:%M") + (" UTC" if ts.tzinfo is not None else "")
 
 
-def _gate_badge(passed) -> str:
-    if _missing(passed):
-        return '<span class="missing">unknown</span>'
-    return '<span class="ok">passed</span>' if bool(passed) else '<span class="bad">failed</span>'
+def _macros():
+    """templates/sections/macros.html.j2 as a module (its macros callable from Python)."""
+    return environment().get_template("sections/macros.html.j2").module
 
 
 def _missing_note(table: str) -> str:
-    return (
-        f'<p class="missing">The table <code>{escape(table)}</code> is not in this warehouse '
-        "(it may have been built before this part existed), so this section is empty.</p>"
-    )
+    return str(_macros().missing_note(table))
 
 
 def _empty_note(text: str) -> str:
-    return f'<p class="missing">{escape(text)}</p>'
+    # escaped here as the Python-built sections always have (an apostrophe is &#x27;)
+    return str(_macros().empty_note(Markup(escape(text))))
 
 
 class Page:
@@ -86,11 +108,65 @@ class Page:
         )
 
 
+# The two below are for the sections still built in Python (diagnostics.py): their
+# arguments are HTML that module has escaped.
+
+
 def _chart(figure_html: str, paragraphs: list[str], wide: bool = False) -> str:
-    text = "".join(f"<p>{p}</p>" for p in paragraphs if p)
-    cls = "chart wide" if wide else "chart"
-    return f'<div class="{cls}">{figure_html}<div class="explain">{text}</div></div>'
+    text = Markup("".join(f"<p>{p}</p>" for p in paragraphs if p))
+    return str(_macros().chart(Markup(figure_html), wide, caller=lambda: text))
 
 
 def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{body}</section>'
+    return str(_macros().section(anchor, title, caller=lambda: Markup(body)))
+
+
+# ---------------------------------------------------------------- templates
+
+_LINE_BREAK = re.compile(r"\n[ \t]*")
+
+
+class _JoinLines(Extension):
+    """In the section templates, drop each line break and the indentation after it.
+
+    Only the template's text is touched (never the inside of ``{{ }}`` or ``{% %}``),
+    and only in ``sections/``: the page template keeps its own line breaks.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        if not (stream.name or "").startswith("sections/"):
+            yield from stream
+            return
+        for token in stream:
+            if token.type == "data":
+                token = Token(token.lineno, "data", _LINE_BREAK.sub("", token.value))
+            yield token
+
+
+@cache
+def environment() -> Environment:
+    """The autoescaping environment of templates/ (the page and its sections)."""
+    env = Environment(
+        loader=PackageLoader(__package__, "templates"),
+        autoescape=True,
+        keep_trailing_newline=True,
+        undefined=StrictUndefined,
+        extensions=[_JoinLines],
+    )
+    env.filters.update(num=num, count=count, pct=pct, day=_day_text, stamp=stamp, text=_text_or_na)
+    env.tests["missing"] = _missing  # None, NaN, NaT, pd.NA
+    return env
+
+
+def render_section(template: str, **context) -> str:
+    """One section template of templates/sections/ rendered with ``context``.
+
+    Values are escaped by the template; HTML made by the report itself (a chart's
+    ``<figure>``, another template's output) is passed as :class:`Markup`.
+    """
+    return environment().get_template(f"sections/{template}.html.j2").render(**context)
+
+
+def markup(html: str) -> Markup:
+    """HTML the report built itself (already escaped), to pass into a template."""
+    return Markup(html)

@@ -11,14 +11,12 @@ images the browser decoded into ``<body data-charts-loaded>`` and, per section, 
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
 from importlib.resources import files
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from . import diagnostics, html
-from .layout import Page, day
+from .layout import Page, day, environment
 from .queries import ReportData
 
 # Every chart the report can hold, in page order (the tests look for these names).
@@ -66,16 +64,6 @@ SECTIONS = (
 NAV = tuple((anchor, label) for anchor, label, _ in SECTIONS)
 
 
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader(__package__, "templates"),
-        autoescape=True,
-        keep_trailing_newline=True,
-        undefined=StrictUndefined,
-    )
-
-
 def _asset(name: str) -> Markup:
     """A file of templates/ inlined as is (CSS, JS: ours, not data)."""
     return Markup((files(__package__) / "templates" / name).read_text(encoding="utf-8"))
@@ -85,11 +73,11 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
     """The full HTML page for ``data``."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     page = Page()
-    # Each section is HTML built by its module, with every warehouse value escaped
-    # there: it goes into the page as it is.
+    # Each section is HTML rendered from its template (or, for the diagnostics, built
+    # by its module) with every warehouse value escaped there: it goes in as it is.
     sections = [Markup(render(data, page)) for _, _, render in SECTIONS]
     return (
-        _environment()
+        environment()
         .get_template("report.html.j2")
         .render(
             css=_asset("report.css"),
