@@ -81,7 +81,15 @@ class RawWriter:
 
     def write(self, tables: dict[str, dict[str, object]]) -> None:
         for table in TABLES:
-            columns = tables[table.name]
+            columns = tables.get(table.name)
+            if columns is None:
+                # A contract table the simulation does not produce (e.g. one just
+                # added to the contract): an optional one stays an empty file with
+                # the contract's columns, as the contract allows; a required one
+                # is an error.
+                if table.required:
+                    raise ValueError(f"{table.name}: a required table the simulation lacks")
+                continue
             extra = set(columns) - set(table.column_names)
             if extra:
                 raise ValueError(f"{table.name}: columns outside the contract: {sorted(extra)}")

@@ -13,21 +13,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
+from dbt_helpers import REPO_ROOT, assert_dbt_ok, raw_event_times, read_table
 
 from segment_and_predict.jobs import Warehouse, daily_build, full_build
 
-# Each raw table: the timestamp that says when the row arrived in the export,
-# and later timestamps of the same row that are not known yet before the cut.
-ARRIVAL = {
-    "customers": ("signed_up_at", ()),
-    "orders": ("ordered_at", ()),
-    "returns": ("returned_at", ()),
-    "sessions": ("started_at", ()),
-    "marketing_messages": ("sent_at", ("opened_at", "clicked_at")),
-    "support_tickets": ("opened_at", ("resolved_at",)),
-    "loyalty_tier_changes": ("changed_at", ()),
-    "email_subscription_changes": ("changed_at", ()),
+# When a row arrived in the export: its table's meta.event_time in the sources
+# (order_lines arrive with their orders); and the later timestamps of a row that
+# are not known yet before the cut.
+ARRIVAL = raw_event_times()
+LATER = {
+    "marketing_messages": ("opened_at", "clicked_at"),
+    "support_tickets": ("resolved_at",),
 }
 # The shop's first day in the small data (its first order): keeping only the
 # customers who signed up since then makes every tenure grow with the calendar,
@@ -74,7 +70,7 @@ def cut_export(
                 f"select l.* from read_parquet('{path}') l semi join orders_cut using (order_id)"
             )
         else:
-            arrived, later = ARRIVAL[name]
+            arrived, later = ARRIVAL[name], LATER.get(name, ())
             unknown = ", ".join(
                 f"case when {column} < {at} then {column} end as {column}" for column in later
             )

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+from dbt_helpers import raw_event_times
 
 from segment_and_predict.contract import TABLES
 
@@ -45,19 +46,19 @@ def _is_run_column(table: str, column: str) -> bool:
 
 
 def _cut_query(table: str, source: Path, cut: str) -> str:
-    """The rows of ``table`` an export made on the morning of ``cut`` would hold."""
+    """The rows of ``table`` an export made on the morning of ``cut`` would hold.
+
+    A row arrived at its table's event time (meta.event_time in the sources); the
+    tables below have rows that arrive otherwise, or later timestamps not known yet.
+    """
     c = f"timestamp '{cut} 00:00:00'"
     t = f"read_parquet('{source}/{table}.parquet')"
-    return {
-        "customers": f"select * from {t} where signed_up_at < {c}",
-        "orders": f"select * from {t} where ordered_at < {c}",
+    special = {
         "order_lines": (
             f"select * from {t} where order_id in "
             f"(select order_id from read_parquet('{source}/orders.parquet') "
             f"where ordered_at < {c})"
         ),
-        "returns": f"select * from {t} where returned_at < {c}",
-        "sessions": f"select * from {t} where started_at < {c}",
         # an open or click at or after the cut has not happened yet
         "marketing_messages": f"""
             select * replace (
@@ -72,9 +73,10 @@ def _cut_query(table: str, source: Path, cut: str) -> str:
                 case when resolved_at < {c} then csat_score end as csat_score
             )
             from {t} where opened_at < {c}""",
-        "loyalty_tier_changes": f"select * from {t} where changed_at < {c}",
-        "email_subscription_changes": f"select * from {t} where changed_at < {c}",
-    }[table]
+    }
+    if table in special:
+        return special[table]
+    return f"select * from {t} where {raw_event_times()[table]} < {c}"
 
 
 def cut_export(source: Path, target: Path, cut: str) -> dict[str, tuple[int, int]]:

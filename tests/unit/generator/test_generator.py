@@ -16,9 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from segment_and_predict.cli import main
-from segment_and_predict.contract import TABLES, TABLES_BY_NAME
+from segment_and_predict.contract import REQUIRED_TABLES, TABLES, TABLES_BY_NAME
 from segment_and_predict.generator import GeneratorConfig, generate
 from segment_and_predict.generator import config as gc
+from segment_and_predict.generator.writer import RawWriter
 
 SMALL = 2_000
 MEDIUM = 25_000
@@ -108,7 +109,8 @@ def test_same_seed_gives_identical_data(small_runs: dict[str, Path]) -> None:
         name = f"{table.name}.parquet"
         a = pq.read_table(small_runs["a"] / name)
         b = pq.read_table(small_runs["b"] / name)
-        assert a.num_rows > 0, table.name
+        # an optional table the simulation does not produce is written empty
+        assert a.num_rows > 0 or not table.required, table.name
         assert a.equals(b), table.name
         assert (small_runs["a"] / name).read_bytes() == (small_runs["b"] / name).read_bytes()
 
@@ -432,3 +434,11 @@ def test_cli_generate(tmp_path: Path) -> None:
 
 def test_cli_rejects_short_window(tmp_path: Path) -> None:
     assert main(["generate", "--months", "6", "--out", str(tmp_path), "--quiet"]) == 2
+
+
+def test_a_required_table_the_simulation_lacks_is_an_error(tmp_path: Path) -> None:
+    """The writer writes every contract table: an optional one the simulation does not
+    produce stays empty (test_tables_match_contract checks its columns), a required one
+    cannot be left out."""
+    with RawWriter(tmp_path) as writer, pytest.raises(ValueError, match=REQUIRED_TABLES[0]):
+        writer.write({})
