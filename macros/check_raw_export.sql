@@ -8,7 +8,7 @@
     parts; stray copies such as orders_2.parquet), a present raw file (every
     part) is not readable Parquet, lacks a contract column, has a column of
     the wrong type, parts differ in schema, or (required table) it holds no
-    rows: checked by raw_table_problem (segment_and_predict/raw_checks.py via
+    rows: checked by raw_table_problem (segment_and_predict/data/raw_checks.py via
     the dbt plugin) on the files raw_table_files lists, the ones the build reads.
   The catalogue of bad inputs and what happens to each: docs/bad_inputs.md.
 #}

@@ -39,7 +39,7 @@
 
 
 {#
-  The files of a raw table, as segment_and_predict/raw_files.py lists them
+  The files of a raw table, as segment_and_predict/data/raw_files.py lists them
   (through the plugin's SQL function raw_table_files): the one owner of the
   file list, so the structural checks and every read open the same files.
   Returns {files, duckdb_paths (glob characters escaped), location, problem}.

@@ -8,7 +8,7 @@
   models where they are used (each with its own upper bound). A var given on
   the command line that dbt_project.yml does not list (a typo such as
   propensity_gate_min_roc_aux) is refused with the closest known name
-  (segment_and_predict/project.py through the plugin).
+  (segment_and_predict/dbt/project.py through the plugin).
 #}
 {% macro validate_vars() %}
     {%- if not execute or flags.WHICH not in ('build', 'run', 'test') -%}

@@ -33,7 +33,7 @@ for run in 1 2 3; do
         printf '%-7s run %s  %s  daily %6.1f s  bi_snapshot %s s  load %s\n' \
             "$mode" "$run" "$day" "$(echo "$end - $start" | bc)" "$node" "$(cut -d' ' -f1 /proc/loadavg)"
         if [ "$mode" = without ]; then
-            .venv/bin/python -c "from segment_and_predict.publish import publish_warehouse; publish_warehouse('$warehouse', '$publish_dir')"
+            .venv/bin/python -c "from segment_and_predict.dbt.publish import publish_warehouse; publish_warehouse('$warehouse', '$publish_dir')"
         fi
     done
 done

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import duckdb
 
-from segment_and_predict.generator import generate
-from segment_and_predict.jobs import Warehouse, full_build
+from segment_and_predict.data.generator import generate
+from segment_and_predict.dbt.jobs import Warehouse, full_build
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOC = REPO_ROOT / "docs" / "briefs.md"

@@ -19,16 +19,16 @@ import time
 
 import duckdb
 
-from segment_and_predict.propensity.data import (
+from segment_and_predict.ml.propensity.data import (
     AS_OF_DATE,
     LABEL,
     FeatureEncoder,
     label_as_float,
     split_snapshots,
 )
-from segment_and_predict.propensity.metrics import classification_metrics
-from segment_and_predict.propensity.model import PropensityModel
-from segment_and_predict.serving import in_key_order
+from segment_and_predict.ml.propensity.metrics import classification_metrics
+from segment_and_predict.ml.propensity.model import PropensityModel
+from segment_and_predict.ml.serving import in_key_order
 
 METRICS = ("roc_auc", "pr_auc", "f1", "top_decile_lift", "log_loss")
 

@@ -14,7 +14,7 @@ the default as_of_date, so a date's label window counts as closed when it ends
 by the day after the last event. For each date and method (the LightGBM model
 trained as of D, and the two baselines fitted exactly as training fits them)
 the realised ROC-AUC, PR-AUC, F1 at the stored threshold and top-decile lift
-come from :func:`segment_and_predict.propensity.metrics.classification_metrics`.
+come from :func:`segment_and_predict.ml.propensity.metrics.classification_metrics`.
 One row per date and method lands in the scratch warehouse's table
 ``backtest_results`` (columns: :data:`BACKTEST_COLUMNS`, docs/backtest.md).
 """
@@ -31,14 +31,25 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .jobs import JobError, Warehouse, dbt_target_dir, full_build, job_vars, run_dbt
-from .labels import LABELS_TABLE, label_column
-from .propensity.baselines import BgNbdBaseline, LogisticRegressionBaseline, RecencyFrequencyRule
-from .propensity.data import FeatureEncoder, label_as_float, split_snapshots
-from .propensity.metrics import classification_metrics
-from .propensity.model import PropensityModel
-from .propensity.training import train_propensity_model
-from .serving import fetch_in_key_order, training_rows
+from segment_and_predict.dbt.jobs import (
+    JobError,
+    Warehouse,
+    dbt_target_dir,
+    full_build,
+    job_vars,
+    run_dbt,
+)
+from segment_and_predict.ml.labels import LABELS_TABLE, label_column
+from segment_and_predict.ml.propensity.baselines import (
+    BgNbdBaseline,
+    LogisticRegressionBaseline,
+    RecencyFrequencyRule,
+)
+from segment_and_predict.ml.propensity.data import FeatureEncoder, label_as_float, split_snapshots
+from segment_and_predict.ml.propensity.metrics import classification_metrics
+from segment_and_predict.ml.propensity.model import PropensityModel
+from segment_and_predict.ml.propensity.training import train_propensity_model
+from segment_and_predict.ml.serving import fetch_in_key_order, training_rows
 
 LIGHTGBM = "lightgbm"
 # The baselines are fitted with the seed the training job uses, so each is the
@@ -286,7 +297,7 @@ def run_backtest(
         dbt_vars.get("propensity_max_training_rows")
         or _project_var(main.project_dir, "propensity_max_training_rows")
     )
-    # the label column is named for its window (segment_and_predict.labels)
+    # the label column is named for its window (segment_and_predict.ml.labels)
     label = label_column(
         dbt_vars.get("label_window_days") or _project_var(main.project_dir, "label_window_days")
     )

@@ -24,7 +24,7 @@ def _date(value: str) -> dt.date:
 
 
 def _run_generate(args: argparse.Namespace) -> int:
-    from .generator import GeneratorConfig, generate
+    from segment_and_predict.data.generator import GeneratorConfig, generate
 
     try:
         config = GeneratorConfig(
@@ -51,7 +51,7 @@ def _run_generate(args: argparse.Namespace) -> int:
 
 
 def _add_generate(subparsers: argparse._SubParsersAction) -> None:
-    from .generator import config as c
+    from segment_and_predict.data.generator import config as c
 
     p = subparsers.add_parser(
         "generate",
@@ -100,7 +100,7 @@ def _user_path(value: str | None) -> Path | None:
 
 
 def _run_dbt_job(args: argparse.Namespace) -> int:
-    from .jobs import (
+    from segment_and_predict.dbt.jobs import (
         DEFAULT_RAW_DATA_PATH,
         JobError,
         Warehouse,
@@ -110,8 +110,8 @@ def _run_dbt_job(args: argparse.Namespace) -> int:
         job_vars,
         parse_dbt_vars,
     )
-    from .preflight import PreflightError
-    from .project import ProjectNotFoundError, find_project_dir
+    from segment_and_predict.dbt.preflight import PreflightError
+    from segment_and_predict.dbt.project import ProjectNotFoundError, find_project_dir
 
     try:
         project_dir = find_project_dir(args.project_dir)
@@ -156,8 +156,8 @@ def _print_outcome(command: str, warehouse, result, started: float) -> None:
     the run's tables were kept."""
     from dataclasses import replace
 
-    from .failures import explain_failed_tests
-    from .jobs import failed_copy_path
+    from segment_and_predict.dbt.failures import explain_failed_tests
+    from segment_and_predict.dbt.jobs import failed_copy_path
 
     if result.returncode != 0:
         # the failing tests ran on the working copy, kept aside when not published
@@ -183,10 +183,15 @@ def _print_outcome(command: str, warehouse, result, started: float) -> None:
 
 
 def _print_summary(command: str, warehouse, result, started: float) -> None:
-    """The run in a dozen lines on stdout, after dbt's output (segment_and_predict.run_summary)."""
-    from .jobs import failed_copy_path
-    from .publish import publish_dir_for
-    from .run_summary import BI_SNAPSHOT_NODE, RunFacts, run_node_statuses, summary_lines
+    """The run in a dozen lines on stdout, after dbt's output (dbt.run_summary)."""
+    from segment_and_predict.dbt.jobs import failed_copy_path
+    from segment_and_predict.dbt.publish import publish_dir_for
+    from segment_and_predict.dbt.run_summary import (
+        BI_SNAPSHOT_NODE,
+        RunFacts,
+        run_node_statuses,
+        summary_lines,
+    )
 
     statuses = run_node_statuses(warehouse.project_dir, since=started)
     publish_dir = publish_dir_for(warehouse.warehouse_path)
@@ -214,7 +219,7 @@ def _print_summary(command: str, warehouse, result, started: float) -> None:
 
 
 def _add_dbt_job(subparsers: argparse._SubParsersAction, name: str, help_text: str) -> None:
-    from .jobs import DEFAULT_RAW_DATA_PATH
+    from segment_and_predict.dbt.jobs import DEFAULT_RAW_DATA_PATH
 
     p = subparsers.add_parser(name, help=help_text, description=help_text)
     p.add_argument(
@@ -267,8 +272,8 @@ def _add_daily(subparsers: argparse._SubParsersAction) -> None:
 
 def _default_report_warehouse(fallback: Callable[[], Path]) -> Path:
     """The warehouse the build commands write by default, found from any folder."""
-    from .jobs import Warehouse
-    from .project import ProjectNotFoundError, find_project_dir
+    from segment_and_predict.dbt.jobs import Warehouse
+    from segment_and_predict.dbt.project import ProjectNotFoundError, find_project_dir
 
     try:
         return Warehouse.from_paths(find_project_dir()).warehouse_path
@@ -279,7 +284,8 @@ def _default_report_warehouse(fallback: Callable[[], Path]) -> Path:
 def _run_report(args: argparse.Namespace) -> int:
     import duckdb
 
-    from .preflight import warehouse_error_sentence, warehouse_file_problem
+    from segment_and_predict.dbt.preflight import warehouse_error_sentence, warehouse_file_problem
+
     from .report import default_warehouse_path, write_report
 
     warehouse = _user_path(args.warehouse) or _default_report_warehouse(default_warehouse_path)
@@ -332,7 +338,7 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_convert_cdnow(args: argparse.Namespace) -> int:
-    from .datasets.cdnow import (
+    from segment_and_predict.data.datasets.cdnow import (
         CdnowDownloadError,
         cdnow_vars_text,
         convert_cdnow,
@@ -376,6 +382,8 @@ def _add_convert_cdnow(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_backtest(args: argparse.Namespace) -> int:
+    from segment_and_predict.dbt.jobs import JobError, Warehouse, parse_dbt_vars
+
     from .backtest import (
         BacktestError,
         backtest_dates,
@@ -384,7 +392,6 @@ def _run_backtest(args: argparse.Namespace) -> int:
         run_backtest,
         scratch_warehouse,
     )
-    from .jobs import JobError, Warehouse, parse_dbt_vars
 
     try:
         dates = backtest_dates(args.date_from, args.date_to, parse_every(args.every))
@@ -412,7 +419,7 @@ def _run_backtest(args: argparse.Namespace) -> int:
 
 
 def _add_backtest(subparsers: argparse._SubParsersAction) -> None:
-    from .jobs import DEFAULT_RAW_DATA_PATH
+    from segment_and_predict.dbt.jobs import DEFAULT_RAW_DATA_PATH
 
     help_text = (
         "walk-forward backtest: train and score as of each date in a scratch warehouse and "

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from dbt_helpers import REPO_ROOT, SMALL_CUSTOMERS, assert_dbt_ok
 
-from segment_and_predict.generator import generate
-from segment_and_predict.jobs import Warehouse, full_build
+from segment_and_predict.data.generator import generate
+from segment_and_predict.dbt.jobs import Warehouse, full_build
 
 # With pytest-xdist (scripts/test.sh runs the integration layer on two workers),
 # each worker's dbt runs write their own target/ and logs/, as two jobs on two
@@ -62,7 +62,7 @@ def _unit_run_builds_nothing(request):
     if "not integration" not in (request.config.option.markexpr or ""):
         yield
         return
-    import segment_and_predict.jobs as jobs
+    import segment_and_predict.dbt.jobs as jobs
 
     def refuse(*args, **kwargs):
         raise AssertionError(

@@ -2,10 +2,10 @@
 
 One BG/NBD fit per as_of date on that date's purchase histories
 (int_order_history_aggregated_to_snapshots: orders strictly before the date),
-customer x as_of_date. The maths: segment_and_predict.propensity.btyd.
+customer x as_of_date. The maths: segment_and_predict.ml.propensity.btyd.
 """
 
-from segment_and_predict.propensity.btyd import predictions_per_snapshot
+from segment_and_predict.ml.propensity.btyd import predictions_per_snapshot
 
 
 def model(dbt, session):

@@ -1,11 +1,11 @@
 """monitoring_feature_drift: today's model inputs against the serving model's training rows.
 
 One row per feature of the propensity model that scored today: PSI over the
-reference bins the model recorded at training (segment_and_predict.monitoring).
+reference bins the model recorded at training (segment_and_predict.ml.monitoring).
 History is kept by as_of_date; rerunning a day replaces that day only.
 """
 
-from segment_and_predict.monitoring import feature_drift_table
+from segment_and_predict.ml.monitoring import feature_drift_table
 
 
 def model(dbt, session):

@@ -2,11 +2,11 @@
 
 One row per scoring date whose label window is complete: the stored scores and
 their outcomes (monitoring_realised_outcomes, where the label macros decide who
-bought) measured with scikit-learn (segment_and_predict.monitoring). Each run adds
+bought) measured with scikit-learn (segment_and_predict.ml.monitoring). Each run adds
 the dates that became complete; a date already here keeps its row.
 """
 
-from segment_and_predict.monitoring import realised_performance_table
+from segment_and_predict.ml.monitoring import realised_performance_table
 
 
 def model(dbt, session):

@@ -2,10 +2,10 @@
 
 One row per scoring date: PSI of the score distribution over the decile bins
 of the model's own scores on its held-out test snapshot, recorded at training
-(segment_and_predict.monitoring). Rerunning a day replaces that day only.
+(segment_and_predict.ml.monitoring). Rerunning a day replaces that day only.
 """
 
-from segment_and_predict.monitoring import score_drift_table
+from segment_and_predict.ml.monitoring import score_drift_table
 
 
 def model(dbt, session):

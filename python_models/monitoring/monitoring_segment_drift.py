@@ -1,10 +1,10 @@
 """monitoring_segment_drift: today's segment shares against training and the previous day.
 
-One row per segment and scoring date (segment_and_predict.monitoring).
+One row per segment and scoring date (segment_and_predict.ml.monitoring).
 Rerunning a day replaces that day only.
 """
 
-from segment_and_predict.monitoring import segment_drift_table
+from segment_and_predict.ml.monitoring import segment_drift_table
 
 
 def model(dbt, session):

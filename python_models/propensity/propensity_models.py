@@ -5,20 +5,20 @@ snapshots of customer_features, with the label of customer_labels joined on
 (out of time: fit on the older snapshots, early-stop on the next, test on the
 latest) and appends one row: the model as
 text, its test metrics, both baselines' metrics, and whether it passed the gate.
-A rerun on the same inputs appends nothing (segment_and_predict.registry).
+A rerun on the same inputs appends nothing (segment_and_predict.ml.registry).
 """
 
-from segment_and_predict import propensity
-from segment_and_predict.labels import label_column
-from segment_and_predict.propensity import parse_bool_var, train_propensity_model
-from segment_and_predict.propensity.model import library_versions
-from segment_and_predict.registry import (
+from segment_and_predict.ml import propensity
+from segment_and_predict.ml.labels import label_column
+from segment_and_predict.ml.propensity import parse_bool_var, train_propensity_model
+from segment_and_predict.ml.propensity.model import library_versions
+from segment_and_predict.ml.registry import (
     FINGERPRINT_COLUMN,
     already_trained,
     no_new_rows,
     training_fingerprint,
 )
-from segment_and_predict.serving import registry_row_frame, training_rows
+from segment_and_predict.ml.serving import registry_row_frame, training_rows
 
 
 def model(dbt, session):

@@ -6,8 +6,8 @@ While no model has passed yet, nothing is scored (the build's gate lines say
 why). Rerunning a day replaces that day's rows only.
 """
 
-from segment_and_predict.propensity import PropensityModel, score_customers
-from segment_and_predict.serving import (
+from segment_and_predict.ml.propensity import PropensityModel, score_customers
+from segment_and_predict.ml.serving import (
     SCORES_SCHEMA,
     nothing_served,
     scoring_snapshot,

@@ -10,8 +10,8 @@ reports it in the build output.
 import pandas as pd
 import pyarrow as pa
 
-from segment_and_predict.propensity import PropensityModel
-from segment_and_predict.serving import scoring_snapshot, serving_model
+from segment_and_predict.ml.propensity import PropensityModel
+from segment_and_predict.ml.serving import scoring_snapshot, serving_model
 
 SCHEMA = pa.schema(
     [

@@ -3,7 +3,7 @@
 It refs every public table, so in ``dbt build`` it runs only after all of them
 and their data tests succeeded: a failed day publishes nothing. The work (Parquet
 files, a DuckDB file that DuckDB 1.x reads, the atomic swap) is
-segment_and_predict.publish; docs/bi.md says where the snapshot lands and how
+segment_and_predict.dbt.publish; docs/bi.md says where the snapshot lands and how
 BI tools connect. The table this model returns lists what was published.
 """
 
@@ -11,7 +11,7 @@ import os
 
 import pandas as pd
 
-from segment_and_predict.publish import PUBLISH_DIR_ENV, default_publish_dir, publish_snapshot
+from segment_and_predict.dbt.publish import PUBLISH_DIR_ENV, default_publish_dir, publish_snapshot
 
 
 def _publish_dir(session):

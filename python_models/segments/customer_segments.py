@@ -7,8 +7,8 @@ passed yet, nothing is assigned (the build's gate lines say why). History is
 kept by as_of_date; rerunning a day replaces that day only.
 """
 
-from segment_and_predict.segmentation import assign_segments
-from segment_and_predict.serving import (
+from segment_and_predict.ml.segmentation import assign_segments
+from segment_and_predict.ml.serving import (
     SEGMENTS_SCHEMA,
     nothing_served,
     scoring_snapshot,

@@ -4,25 +4,25 @@ Each run of the training job selects k and fits KMeans on the latest snapshot
 of customer_features, compares it with other algorithms, matches the new
 segments to the current segmenter's (so ids and names carry over), and appends
 one row: the model as JSON, its quality figures, and whether it passed the gate.
-A rerun on the same inputs appends nothing (segment_and_predict.registry).
+A rerun on the same inputs appends nothing (segment_and_predict.ml.registry).
 """
 
 import json
 
 import pandas as pd
 
-from segment_and_predict import segmentation
-from segment_and_predict.labels import label_column
-from segment_and_predict.registry import (
+from segment_and_predict.ml import segmentation
+from segment_and_predict.ml.labels import label_column
+from segment_and_predict.ml.registry import (
     FINGERPRINT_COLUMN,
     already_trained,
     no_new_rows,
     training_fingerprint,
 )
-from segment_and_predict.segmentation import train_segmenter
-from segment_and_predict.segmentation.inputs import observed_purchase_rates, segmenter_snapshots
-from segment_and_predict.segmentation.training import library_versions
-from segment_and_predict.serving import registry_row_frame, with_date_column
+from segment_and_predict.ml.segmentation import train_segmenter
+from segment_and_predict.ml.segmentation.inputs import observed_purchase_rates, segmenter_snapshots
+from segment_and_predict.ml.segmentation.training import library_versions
+from segment_and_predict.ml.serving import registry_row_frame, with_date_column
 
 
 def model(dbt, session):

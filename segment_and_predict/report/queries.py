@@ -16,8 +16,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from segment_and_predict.labels import DEFAULT_LABEL_WINDOW_DAYS, window_of
-from segment_and_predict.propensity.scoring import PROPENSITY_BANDS
+from segment_and_predict.ml.labels import DEFAULT_LABEL_WINDOW_DAYS, window_of
+from segment_and_predict.ml.propensity.scoring import PROPENSITY_BANDS
 
 from .analysis import DriverEffects, driver_effects, projection_2d
 
@@ -103,7 +103,7 @@ class ReportData:
 
 def default_warehouse_path() -> Path:
     """$SAP_DUCKDB_PATH, else the project default (as the build commands use)."""
-    from ..jobs import DEFAULT_WAREHOUSE_PATH
+    from segment_and_predict.dbt.jobs import DEFAULT_WAREHOUSE_PATH
 
     return Path(os.environ.get("SAP_DUCKDB_PATH") or DEFAULT_WAREHOUSE_PATH)
 
@@ -356,7 +356,7 @@ def _scoring_date(con: duckdb.DuckDBPyConnection, tables: dict[str, str]):
 
 def _psi_levels() -> tuple[float, float]:
     """monitoring_psi_warn / monitoring_psi_fail of the project's dbt_project.yml."""
-    from segment_and_predict.project import ProjectNotFoundError, find_project_dir, project_vars
+    from segment_and_predict.dbt.project import ProjectNotFoundError, find_project_dir, project_vars
 
     try:
         found = project_vars(find_project_dir())
@@ -489,7 +489,7 @@ def _load_driver_effects(con, features: str, feature_columns: list[str], data: R
     model_json = (data.serving_propensity or {}).get("model_json")
     if not isinstance(model_json, str) or data.latest_score_date is None:
         return
-    from segment_and_predict.propensity.model import PropensityModel
+    from segment_and_predict.ml.propensity.model import PropensityModel
 
     model = PropensityModel.from_json(model_json)
     names = [n for n in model.features_ if n in feature_columns]
@@ -535,7 +535,7 @@ def _load_segment_views(
     model_json = segmenter.get("model_json")
     if not isinstance(model_json, str):
         return
-    from segment_and_predict.segmentation.segmenter import NEW_CUSTOMER_SEGMENT_ID, Segmenter
+    from segment_and_predict.ml.segmentation.segmenter import NEW_CUSTOMER_SEGMENT_ID, Segmenter
 
     model = Segmenter.from_json(model_json)
     frame = _sample(

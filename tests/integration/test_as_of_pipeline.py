@@ -23,8 +23,8 @@ import pytest
 from as_of_proof import cut_export, public_tables, table_differences
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
-from segment_and_predict.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
-from segment_and_predict.jobs import Warehouse, full_build
+from segment_and_predict.data.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
+from segment_and_predict.dbt.jobs import Warehouse, full_build
 
 pytestmark = pytest.mark.integration  # every test here builds with dbt
 

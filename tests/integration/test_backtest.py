@@ -12,7 +12,7 @@ from segment_and_predict.backtest import (
     run_backtest,
     scratch_warehouse,
 )
-from segment_and_predict.jobs import Warehouse
+from segment_and_predict.dbt.jobs import Warehouse
 
 # Dates 30 days apart; the last window (2026-09-29 + 30 days) closes inside
 # the small data, which ends on 2026-10-31. (The CLI run in docs/backtest.md

@@ -23,14 +23,14 @@ from dbt_helpers import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_t
 from dbt_helpers import rewrite_parquet as _rewrite
 
 from segment_and_predict import cli
-from segment_and_predict.jobs import (
+from segment_and_predict.dbt.jobs import (
     Warehouse,
     daily_build,
     failed_copy_path,
     full_build,
     run_dbt,
 )
-from segment_and_predict.propensity.data import MIN_LABELLED_SNAPSHOTS
+from segment_and_predict.ml.propensity.data import MIN_LABELLED_SNAPSHOTS
 
 TRACEBACK = "Traceback (most recent call last)"
 

@@ -18,14 +18,14 @@ import pytest
 import yaml
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
-from segment_and_predict.contract import OPTIONAL_TABLES
-from segment_and_predict.datasets.cdnow import (
+from segment_and_predict.data.contract import OPTIONAL_TABLES
+from segment_and_predict.data.datasets.cdnow import (
     CDNOW_GATE_VARS,
     cdnow_vars_text,
     convert_cdnow,
     download_cdnow_master,
 )
-from segment_and_predict.jobs import Warehouse, full_build, parse_dbt_vars
+from segment_and_predict.dbt.jobs import Warehouse, full_build, parse_dbt_vars
 
 EXCERPT = REPO_ROOT / "tests" / "data" / "cdnow_excerpt.txt"
 GUIDE = REPO_ROOT / "docs" / "bring_your_own_data.md"

@@ -7,7 +7,7 @@ import shutil
 import duckdb
 from dbt_helpers import SMALL_CUSTOMERS, assert_dbt_ok, read_table
 
-from segment_and_predict.jobs import Warehouse, daily_build
+from segment_and_predict.dbt.jobs import Warehouse, daily_build
 
 
 def test_customer_features_holds_scoring_and_training_snapshots(built_warehouse):
@@ -66,7 +66,7 @@ def test_docs_generate_describes_every_public_column_and_reaches_the_exposures(b
 
     from dbt_helpers import assert_dbt_ok
 
-    from segment_and_predict.jobs import dbt_target_dir, run_dbt
+    from segment_and_predict.dbt.jobs import dbt_target_dir, run_dbt
 
     assert_dbt_ok(run_dbt(["docs", "generate"], built_warehouse, capture=True))
     target = dbt_target_dir(built_warehouse.project_dir)
@@ -110,7 +110,7 @@ def test_a_missing_required_table_or_folder_stops_the_build_plainly(small_raw_da
 
     from dbt_helpers import REPO_ROOT
 
-    from segment_and_predict.jobs import Warehouse, run_dbt
+    from segment_and_predict.dbt.jobs import Warehouse, run_dbt
 
     only_customers = tmp_path / "raw"
     only_customers.mkdir()

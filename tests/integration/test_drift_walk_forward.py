@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, raw_event_times, read_table
 
-from segment_and_predict.jobs import Warehouse, daily_build, full_build
+from segment_and_predict.dbt.jobs import Warehouse, daily_build, full_build
 
 # When a row arrived in the export: its table's meta.event_time in the sources
 # (order_lines arrive with their orders); and the later timestamps of a row that

@@ -27,8 +27,8 @@ import pytest
 from dbt_helpers import public_table_checksums, read_table
 
 from segment_and_predict import cli
-from segment_and_predict.failures import explain_failed_tests
-from segment_and_predict.jobs import Warehouse, run_dbt
+from segment_and_predict.dbt.failures import explain_failed_tests
+from segment_and_predict.dbt.jobs import Warehouse, run_dbt
 
 TRACEBACK = "Traceback (most recent call last)"
 

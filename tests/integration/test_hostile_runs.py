@@ -12,7 +12,7 @@
 - After every run, the public tables pass the consistency invariants
   (tests/support/serving_invariants.py). See docs/operations.md.
 - The summary the CLI prints at the end of each of these runs
-  (segment_and_predict/run_summary.py) gives their real counts, gate values
+  (segment_and_predict/dbt/run_summary.py) gives their real counts, gate values
   and serving models, and for a crash what failed and what the kept copy holds.
 """
 
@@ -29,7 +29,7 @@ import pytest
 from dbt_helpers import REPO_ROOT, SMALL_CUSTOMERS, public_table_checksums, read_table
 from serving_invariants import assert_serving_invariants
 
-from segment_and_predict.jobs import (
+from segment_and_predict.dbt.jobs import (
     Warehouse,
     failed_copy_path,
     working_copy_path,

@@ -23,7 +23,7 @@ import pytest
 from dbt_helpers import REPO_ROOT, public_table_checksums, read_table
 from dbt_helpers import rewrite_parquet as _rewrite
 
-from segment_and_predict.jobs import Warehouse, daily_build, run_dbt
+from segment_and_predict.dbt.jobs import Warehouse, daily_build, run_dbt
 
 TRACEBACK = "Traceback (most recent call last)"
 

@@ -13,8 +13,8 @@ import json
 import pytest
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
-from segment_and_predict.jobs import Warehouse, full_build
-from segment_and_predict.propensity import LABEL
+from segment_and_predict.dbt.jobs import Warehouse, full_build
+from segment_and_predict.ml.propensity import LABEL
 from segment_and_predict.report import load_report_data, render_report
 
 WEEK = "purchased_next_7d"

@@ -15,7 +15,7 @@ import json
 import pytest
 from layers import RANK, backward_reads, layer_of
 
-from segment_and_predict.jobs import dbt_target_dir
+from segment_and_predict.dbt.jobs import dbt_target_dir
 
 PROJECT = "segment_and_predict"
 

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
-from segment_and_predict.jobs import Warehouse, run_dbt
-from segment_and_predict.labels import is_label_column
+from segment_and_predict.dbt.jobs import Warehouse, run_dbt
+from segment_and_predict.ml.labels import is_label_column
 
 CUTOFF = "2026-08-15"
 C = f"timestamp '{CUTOFF} 00:00:00'"

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from dbt_helpers import SMALL_CUSTOMERS, assert_dbt_ok, copy_warehouse, read_table
 
-from segment_and_predict.jobs import daily_build, run_dbt
-from segment_and_predict.segmentation import Segmenter
+from segment_and_predict.dbt.jobs import daily_build, run_dbt
+from segment_and_predict.ml.segmentation import Segmenter
 
 # ---------------------------------------------------------------- registries
 
@@ -88,7 +88,7 @@ def failed_retrain(built_warehouse, tmp_path_factory):
     """Retrain with an unreachable propensity gate, on a copy of the warehouse.
 
     The segment gate is made a little stricter too: a rerun on exactly the
-    inputs of the newest registry row appends nothing (segment_and_predict.registry),
+    inputs of the newest registry row appends nothing (segment_and_predict.ml.registry),
     and this changed setting makes it a real retrain on the same data.
     """
     warehouse = copy_warehouse(built_warehouse, tmp_path_factory.mktemp("retrain"))

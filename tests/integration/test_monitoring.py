@@ -20,8 +20,8 @@ import pytest
 from dbt_helpers import SMALL_CUSTOMERS, assert_dbt_ok, copy_warehouse, read_table
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from segment_and_predict import drift
-from segment_and_predict.jobs import Warehouse, daily_build, run_dbt
+from segment_and_predict.dbt.jobs import Warehouse, daily_build, run_dbt
+from segment_and_predict.ml import drift
 
 # ------------------------------------------------------------------ package
 

@@ -14,7 +14,7 @@ import re
 import pytest
 from dbt_helpers import REPO_ROOT
 
-from segment_and_predict.jobs import dbt_target_dir
+from segment_and_predict.dbt.jobs import dbt_target_dir
 
 PROJECT = "segment_and_predict"
 BI_DOC = REPO_ROOT / "docs" / "bi.md"

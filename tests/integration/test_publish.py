@@ -1,4 +1,4 @@
-"""The published snapshot BI tools read (segment_and_predict/publish.py, docs/bi.md).
+"""The published snapshot BI tools read (segment_and_predict/dbt/publish.py, docs/bi.md).
 
 Readers of other DuckDB versions and of Parquet get every public table with the
 warehouse's content; readers holding the snapshot open never block the daily
@@ -25,8 +25,8 @@ import pytest
 import sqlalchemy
 from dbt_helpers import REPO_ROOT, assert_dbt_ok
 
-from segment_and_predict.jobs import Warehouse, daily_build
-from segment_and_predict.publish import (
+from segment_and_predict.dbt.jobs import Warehouse, daily_build
+from segment_and_predict.dbt.publish import (
     DUCKDB_FILE_NAME,
     MANIFEST_NAME,
     PARTITIONED_TABLES,

@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
-from segment_and_predict.contract import OPTIONAL_TABLES, REQUIRED_TABLES, TABLES_BY_NAME
-from segment_and_predict.generator.writer import arrow_schema
-from segment_and_predict.jobs import Warehouse, full_build
+from segment_and_predict.data.contract import OPTIONAL_TABLES, REQUIRED_TABLES, TABLES_BY_NAME
+from segment_and_predict.data.generator.writer import arrow_schema
+from segment_and_predict.dbt.jobs import Warehouse, full_build
 from segment_and_predict.report import write_report
 
 # Half the session's small data set keeps the two builds quick.

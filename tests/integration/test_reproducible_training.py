@@ -22,7 +22,7 @@ import duckdb
 import pytest
 from dbt_helpers import REPO_ROOT, assert_dbt_ok
 
-from segment_and_predict.jobs import Warehouse, full_build
+from segment_and_predict.dbt.jobs import Warehouse, full_build
 
 # Wall-clock fields; everything else in a registry row must be equal. A
 # segmenter's model JSON repeats its id and training time.

@@ -43,7 +43,7 @@ import pytest
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
 from serving_invariants import assert_serving_invariants, serving_invariant_violations
 
-from segment_and_predict.jobs import (
+from segment_and_predict.dbt.jobs import (
     Warehouse,
     daily_build,
     dbt_executable,

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from dbt_helpers import REPO_ROOT
 
-from segment_and_predict.jobs import Warehouse, run_dbt
+from segment_and_predict.dbt.jobs import Warehouse, run_dbt
 
 # ------------------------------------------------ no unpickling, no eval
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from dbt_helpers import raw_event_times
 
-from segment_and_predict.contract import TABLES
+from segment_and_predict.data.contract import TABLES
 
 # Tables that describe the export itself rather than what was scored as of the
 # date: which raw tables were read and how many rows they had (data_sources),

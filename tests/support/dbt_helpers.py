@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from segment_and_predict.jobs import Warehouse
+from segment_and_predict.dbt.jobs import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

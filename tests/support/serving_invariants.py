@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import duckdb
 
-from segment_and_predict.jobs import Warehouse
+from segment_and_predict.dbt.jobs import Warehouse
 
 # name -> query returning rows only when the invariant is broken
 INVARIANTS = {

@@ -1,7 +1,7 @@
 """A tiny warehouse built by hand with the tables the run summary reads (no dbt).
 
 The columns are those of the real tables (models/, python_models/) that
-segment_and_predict.run_summary queries; the values are chosen so every line
+segment_and_predict.dbt.run_summary queries; the values are chosen so every line
 of the summary can be checked exactly. Used by test_run_summary.py and
 test_cli.py.
 """

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from segment_and_predict.propensity import LABEL
+from segment_and_predict.ml.propensity import LABEL
 
 # One thread: the result is the same for any thread count (deterministic=True), and
 # OpenMP threads on a busy CI machine make small fits many times slower.

@@ -16,7 +16,7 @@ from segment_and_predict.backtest import (
     parse_every,
     scratch_warehouse,
 )
-from segment_and_predict.jobs import Warehouse
+from segment_and_predict.dbt.jobs import Warehouse
 
 DOC = REPO_ROOT / "docs" / "backtest.md"
 # Dates 30 days apart; the last window (2026-09-29 + 30 days) closes inside

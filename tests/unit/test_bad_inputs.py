@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 import yaml
 from dbt_helpers import REPO_ROOT
 
-from segment_and_predict.propensity.data import MIN_LABELLED_SNAPSHOTS, FeatureEncoder
-from segment_and_predict.raw_checks import raw_table_problems
+from segment_and_predict.data.raw_checks import raw_table_problems
+from segment_and_predict.ml.propensity.data import MIN_LABELLED_SNAPSHOTS, FeatureEncoder
 
 # --------------------------------------------------------------------------
 # REJECT at the first step of the build: the raw files do not fit the contract

@@ -115,8 +115,8 @@ def fake_job(tmp_path, monkeypatch):
 
     from summary_warehouse import make_warehouse
 
-    import segment_and_predict.jobs as jobs
-    from segment_and_predict.run_summary import BI_SNAPSHOT_NODE
+    import segment_and_predict.dbt.jobs as jobs
+    from segment_and_predict.dbt.run_summary import BI_SNAPSHOT_NODE
 
     target = tmp_path / "target"
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))

@@ -26,15 +26,15 @@ import pytest
 import yaml
 from dbt_helpers import REPO_ROOT
 
-from segment_and_predict import drift
-from segment_and_predict.contract import TABLES_BY_NAME
-from segment_and_predict.propensity import (
+from segment_and_predict.data.contract import TABLES_BY_NAME
+from segment_and_predict.data.raw_checks import MAX_NULL_SHARE, raw_table_problems
+from segment_and_predict.ml import drift
+from segment_and_predict.ml.propensity import (
     FeatureEncoder,
     PropensityModel,
     train_propensity_model,
 )
-from segment_and_predict.propensity.data import MAX_CATEGORY_LEVELS, OTHER_LEVEL
-from segment_and_predict.raw_checks import MAX_NULL_SHARE, raw_table_problems
+from segment_and_predict.ml.propensity.data import MAX_CATEGORY_LEVELS, OTHER_LEVEL
 
 SOURCES_YML = REPO_ROOT / "models" / "staging" / "_raw__sources.yml"
 CONTRACT_DOC = REPO_ROOT / "docs" / "raw_data_contract.md"

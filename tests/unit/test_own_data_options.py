@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from segment_and_predict.cli import main
-from segment_and_predict.datasets import cdnow
-from segment_and_predict.jobs import job_vars, parse_dbt_vars
-from segment_and_predict.propensity import (
+from segment_and_predict.data.datasets import cdnow
+from segment_and_predict.dbt.jobs import job_vars, parse_dbt_vars
+from segment_and_predict.ml.propensity import (
     beats_baselines,
     parse_bool_var,
     passes_quality_gate,

@@ -4,7 +4,7 @@
 -- feature in models/features/_features__models.yml). Features of an empty or
 -- absent table are null in customer_features and the models leave them out.
 -- The tables are the raw sources of models/staging/_raw__sources.yml, in their
--- order there (the contract's order, segment_and_predict/contract.py; a test
+-- order there (the contract's order, segment_and_predict/data/contract.py; a test
 -- checks the two agree). row_count is what staging keeps, as raw_row_checks
 -- counted it, so no staging view is read again here.
 -- It is published with the features it describes: a build rejected before

@@ -20,11 +20,11 @@ import pytest
 from PIL import Image
 
 from segment_and_predict.cli import main
-from segment_and_predict.propensity.model import PropensityModel
+from segment_and_predict.ml.propensity.model import PropensityModel
+from segment_and_predict.ml.segmentation.segmenter import Segmenter
 from segment_and_predict.report import CHART_NAMES, load_report_data, write_report
 from segment_and_predict.report.charts import matrix_table
 from segment_and_predict.report.page import NAV
-from segment_and_predict.segmentation.segmenter import Segmenter
 
 CHROMIUM = Path("/usr/bin/chromium")
 OLD_MODEL = "prop_20261001T060000Z_aaaa1111"

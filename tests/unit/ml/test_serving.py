@@ -1,0 +1,114 @@
+"""What the dbt Python models read: training rows (with the row cap) and the scoring snapshot."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from segment_and_predict.ml.labels import label_column
+from segment_and_predict.ml.serving import fetch_in_key_order, in_key_order, training_rows
+
+LABEL = label_column()
+
+
+@pytest.fixture
+def relations():
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table snapshot_dates as
+        select * from (values
+            (date '2026-01-01', true, true, false),
+            (date '2026-02-01', true, true, false),
+            (date '2026-03-01', true, false, false),
+            (date '2026-04-01', false, false, true)
+        ) t(as_of_date, is_training_snapshot, is_label_observed, is_scoring_snapshot)
+        """
+    )
+    con.execute(
+        """
+        create table features as
+        select 'c' || lpad(i::varchar, 5, '0') as customer_id, d.as_of_date, i % 7 as orders_30d
+        from range(20000) r(i) cross join snapshot_dates d
+        """
+    )
+    con.execute(
+        """
+        create table labels as
+        select customer_id, as_of_date,
+               case when d.is_label_observed then orders_30d % 3 = 0 end as purchased_next_30d,
+               orders_30d % 2 = 0 as purchased_next_7d
+        from features join snapshot_dates d using (as_of_date)
+        """
+    )
+    yield con.table("features"), con.table("labels"), con.table("snapshot_dates")
+    con.close()
+
+
+def test_training_rows_are_the_labelled_training_snapshots_in_key_order(relations):
+    features, labels, dates = relations
+    rows = training_rows(features, labels, dates, label=LABEL, max_rows=10**9)
+    assert len(rows) == 40000
+    # the features and the one label asked for, joined on the keys, label last
+    assert list(rows.columns) == ["customer_id", "as_of_date", "orders_30d", LABEL]
+    assert (rows[LABEL] == (rows["orders_30d"] % 3 == 0)).all()
+    assert sorted(rows["as_of_date"].astype(str).unique()) == ["2026-01-01", "2026-02-01"]
+    keys = list(zip(rows["as_of_date"], rows["customer_id"], strict=True))
+    assert keys == sorted(keys)
+
+
+def test_training_rows_beyond_the_cap_are_a_stable_sample_of_whole_customers(relations):
+    features, labels, dates = relations
+    capped = training_rows(features, labels, dates, label=LABEL, max_rows=10000)
+    # About a quarter of the 20,000 customers, each with both snapshots.
+    assert 8000 <= len(capped) <= 12000
+    per_customer = capped.groupby("customer_id").size()
+    assert (per_customer == 2).all()
+    again = training_rows(features, labels, dates, label=LABEL, max_rows=10000)
+    assert capped.equals(again)
+
+
+def test_training_rows_reject_a_non_positive_cap(relations):
+    features, labels, dates = relations
+    with pytest.raises(ValueError, match="max_rows"):
+        training_rows(features, labels, dates, label=LABEL, max_rows=0)
+
+
+def test_training_rows_name_a_label_the_labels_do_not_have(relations):
+    features, labels, dates = relations
+    with pytest.raises(ValueError, match="purchased_next_14d.*same label_window_days"):
+        training_rows(features, labels, dates, label="purchased_next_14d", max_rows=10)
+
+
+def test_rows_sorted_by_duckdb_equal_rows_sorted_by_pandas():
+    con = duckdb.connect()
+    con.execute("set threads=2; set preserve_insertion_order=false")
+    rel = con.sql(
+        """
+        select c.id as customer_id, i as value,
+               date '2026-01-01' + (30 * (i % 3))::integer as as_of_date
+        from range(3000) r(i)
+        cross join (values ('A' || (i % 997)), ('a' || (i % 997)), ('é' || i)) c(id)
+        """
+    )
+    rel = rel.aggregate("customer_id, as_of_date, min(value) as value")
+    fetched = fetch_in_key_order(rel)
+    pd.testing.assert_frame_equal(fetched, in_key_order(rel.df()))
+    assert fetched.index.equals(pd.RangeIndex(len(fetched)))
+
+
+def test_training_rows_refuse_features_that_hold_a_label(relations):
+    features, labels, dates = relations
+    leaky = features.project(f"*, true as {LABEL}")
+    with pytest.raises(ValueError, match="label lives in customer_labels"):
+        training_rows(leaky, labels, dates, label=LABEL, max_rows=10)
+
+
+def test_the_empty_scores_have_the_columns_of_real_scores():
+    """What propensity_scores publishes while no model serves has every column a
+    scored table has, in order (its tests and the campaign tables read them)."""
+    from segment_and_predict.ml.propensity.scoring import SCORE_COLUMNS
+    from segment_and_predict.ml.serving import SCORES_SCHEMA
+
+    assert SCORES_SCHEMA.names == list(SCORE_COLUMNS)
