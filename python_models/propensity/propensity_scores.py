@@ -6,14 +6,8 @@ While no model has passed yet, nothing is scored (the build's gate lines say
 why). Rerunning a day replaces that day's rows only.
 """
 
-from segment_and_predict.ml.propensity import PropensityModel, score_customers
-from segment_and_predict.ml.serving import (
-    SCORES_SCHEMA,
-    nothing_served,
-    scoring_snapshot,
-    serving_model,
-    with_date_column,
-)
+from segment_and_predict.ml.kinds import serve_job
+from segment_and_predict.ml.propensity.kind import PROPENSITY
 
 
 def model(dbt, session):
@@ -23,12 +17,8 @@ def model(dbt, session):
         unique_key="as_of_date",
         on_schema_change="append_new_columns",
     )
-    serving = serving_model(
-        dbt.ref("serving_models"), dbt.ref("propensity_models"), kind="propensity"
-    )
-    if serving is None:
-        return nothing_served(SCORES_SCHEMA)
-    model_id, model_json = serving
-    features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
-    scores = score_customers(features, PropensityModel.from_json(model_json), model_id)
-    return with_date_column(scores)
+    dbt.ref("serving_models")  # read by serve_job; named here so dbt sees the edges
+    dbt.ref("propensity_models")
+    dbt.ref("customer_features")
+    dbt.ref("int_snapshot_dates")
+    return serve_job(PROPENSITY, dbt)

@@ -264,6 +264,11 @@ class PropensityModel:
         X = self.encode(features)
         return self.booster_.predict(numeric_matrix(X), num_threads=int(self.num_threads))
 
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """scikit-learn's shape: (n_rows, 2), the probabilities of no purchase and purchase."""
+        buys = self.predict_probability(features)
+        return np.column_stack([1.0 - buys, buys])
+
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         """Yes/no buyer flag per row (probability >= ``threshold_``), shape (n_rows,)."""
         return self.predict_probability(features) >= self.threshold_

@@ -1,0 +1,117 @@
+"""The one interface the model kinds share: train into a registry, serve what it names.
+
+A model kind (propensity, segment) is three things: how a training run reads its
+inputs from dbt (``prepare``: the rows and settings, which fingerprint the run, and
+the fit that turns them into a registry row), the registry it appends to, and how
+the serving model is applied to the scoring snapshot (``serve``). Everything else
+is the same for every kind and lives here, once:
+
+- :func:`train_job` (a training Python model): fingerprint the inputs, append
+  nothing when the newest registry row was trained on the same ones (a rerun after
+  an interrupted build), else fit, with the newest model that passed its gate as
+  the previous one (the segmenter matches its segments to it), and return the row.
+- :func:`serve_job` (a scoring Python model): the model ``serving_models`` names for
+  the kind, applied to the scoring snapshot of ``customer_features``; an empty table
+  of the kind's columns while none has passed its gate.
+
+``dbt`` here is the object dbt hands a Python model (``dbt.ref``, ``dbt.this``,
+``dbt.is_incremental``); ``session`` its DuckDB connection. dbt passes a Python model
+only the refs and config keys named in the model's own file (it finds them by reading
+its source), so each training model names its refs and hands its ``dbt.config.get``
+values over as ``config``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
+
+import pandas as pd
+import pyarrow as pa
+
+from .registry import FINGERPRINT_COLUMN, already_trained, no_new_rows, training_fingerprint
+from .serving import (
+    nothing_served,
+    registry_row_frame,
+    scoring_snapshot,
+    serving_model,
+    with_date_column,
+)
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One training run's inputs, read from the warehouse, and how to fit on them.
+
+    ``rows`` (every row the model learns from, in key order) and ``settings`` (the
+    parameters that change the outcome) make the run's fingerprint; ``fit`` takes
+    the previous serving model's JSON (or None) and returns the registry row.
+    """
+
+    rows: pd.DataFrame
+    settings: Mapping[str, object]
+    fit: Callable[[str | None], dict]
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """What makes a model kind: its name, registry, code, inputs and scoring."""
+
+    name: str  # the model_kind of serving_models
+    registry: str  # the dbt model that is its append-only registry
+    id_column: str  # the registry's model id column
+    code: ModuleType  # the package whose source trains it (part of the fingerprint)
+    library_versions: Callable[[], dict]
+    prepare: Callable[[object, Mapping[str, object]], TrainingRun]  # dbt, config -> the run
+    serve: Callable[[pd.DataFrame, str, str], pd.DataFrame]  # features, model_json, model_id
+    config_keys: tuple[str, ...]  # the settings ``prepare`` reads (the model's config)
+    served_schema: pa.Schema  # the served table's columns, for when nothing serves
+
+
+def previous_model_json(dbt, session) -> str | None:
+    """The newest model of this registry that passed its gate, as JSON, or None."""
+    if not dbt.is_incremental:
+        return None
+    found = session.execute(
+        f"select model_json from {dbt.this} where passed_quality_gate "
+        "order by trained_at desc limit 1"
+    ).fetchall()
+    return str(found[0][0]) if found else None
+
+
+def train_job(kind: ModelKind, dbt, session, config: Mapping[str, object]):
+    """The body of a kind's training Python model: one registry row, or none on a rerun.
+
+    ``config`` holds the model's settings (``dbt.config.get`` of each key the kind reads).
+    """
+    missing = [key for key in kind.config_keys if config.get(key) is None]
+    if missing:
+        raise ValueError(
+            f"The {kind.registry} model passes no value for {missing}: its file must hand "
+            f"over dbt.config.get(...) of each of {list(kind.config_keys)}"
+        )
+    run = kind.prepare(dbt, config)
+    fingerprint = training_fingerprint(
+        run.rows,
+        settings=run.settings,
+        library_versions=kind.library_versions(),
+        code=kind.code,
+    )
+    if already_trained(dbt, session, fingerprint):
+        return no_new_rows(dbt, session)
+    row = run.fit(previous_model_json(dbt, session))
+    frame = registry_row_frame({**row, FINGERPRINT_COLUMN: fingerprint})
+    return with_date_column(frame) if "as_of_date" in frame.columns else frame
+
+
+def serve_job(kind: ModelKind, dbt):
+    """The body of a kind's scoring Python model: today's rows from the serving model."""
+    serving = serving_model(
+        dbt.ref("serving_models"), dbt.ref(kind.registry), kind=kind.name, id_column=kind.id_column
+    )
+    if serving is None:
+        return nothing_served(kind.served_schema)
+    model_id, model_json = serving
+    features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
+    return with_date_column(kind.serve(features, model_json, model_id))

@@ -1,0 +1,99 @@
+"""The segmenter as a model kind (:mod:`segment_and_predict.ml.kinds`).
+
+Training (``python_models/segments/segment_models.py``): select k and fit KMeans on
+the latest snapshot of ``customer_features``, match the new segments to the previous
+serving segmenter's (so ids and names carry over), and record each segment's observed
+purchase rate on the latest snapshot whose label window is complete. Serving
+(``customer_segments``): every customer of the scoring date assigned to the nearest
+centroid, never a refit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import pandas as pd
+
+# the package is initialised before this submodule (its __init__ does not import it)
+import segment_and_predict.ml.segmentation as segmentation_package
+from segment_and_predict.ml.kinds import ModelKind, TrainingRun
+from segment_and_predict.ml.labels import label_column
+from segment_and_predict.ml.segmentation.inputs import observed_purchase_rates, segmenter_snapshots
+from segment_and_predict.ml.segmentation.training import (
+    assign_segments,
+    library_versions,
+    train_segmenter,
+)
+from segment_and_predict.ml.serving import SEGMENTS_SCHEMA
+
+
+def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
+    label = label_column(config["label_window_days"])
+    latest, labelled = segmenter_snapshots(
+        dbt.ref("customer_features"),
+        dbt.ref("customer_labels"),
+        dbt.ref("int_snapshot_dates"),
+        label=label,
+    )
+    gate = {
+        "min_k": int(config["gate_min_k"]),
+        "max_k": int(config["gate_max_k"]),
+        "min_silhouette": float(config["gate_min_silhouette"]),
+        "min_stability": float(config["gate_min_stability"]),
+        "min_segment_share": float(config["gate_min_segment_share"]),
+    }
+    new_customer_days = int(config["new_customer_days"])
+
+    def fit(previous_model_json: str | None) -> dict:
+        row = dict(
+            train_segmenter(
+                latest,
+                previous_model_json=previous_model_json,
+                gate=gate,
+                new_customer_days=new_customer_days,
+            ).registry_row
+        )
+        # The observed purchase rate of each segment over the label window, on the
+        # latest snapshot whose window is complete: what a marketer can expect from it.
+        row["observed_purchase_rate_as_of_date"] = (
+            pd.Timestamp(labelled["as_of_date"].iloc[0]).date().isoformat()
+            if len(labelled)
+            else None
+        )
+        row["observed_purchase_rates_json"] = json.dumps(
+            observed_purchase_rates(labelled, row["model_json"], label=label)
+        )
+        return row
+
+    return TrainingRun(
+        rows=pd.concat([latest, labelled], ignore_index=True),
+        settings={"gate": gate, "new_customer_days": new_customer_days},
+        fit=fit,
+    )
+
+
+def _serve(features: pd.DataFrame, model_json: str, model_id: str) -> pd.DataFrame:
+    # assign_segments names the segmenter's id itself (segment_model_id)
+    return assign_segments(features, model_json)
+
+
+SEGMENTS = ModelKind(
+    name="segment",
+    registry="segment_models",
+    id_column="segment_model_id",
+    code=segmentation_package,
+    library_versions=library_versions,
+    prepare=_prepare,
+    serve=_serve,
+    config_keys=(
+        "label_window_days",
+        "gate_min_k",
+        "gate_max_k",
+        "gate_min_silhouette",
+        "gate_min_stability",
+        "gate_min_segment_share",
+        "new_customer_days",
+    ),
+    served_schema=SEGMENTS_SCHEMA,
+)
