@@ -1,27 +1,42 @@
 -- Every event a feature used happened strictly before its as_of_date, and
 -- every order the label counted happened in [as_of_date, label_window_end).
 -- Returns the offending rows; none means the windows never overlap.
-{%- set feature_models = [
-    'int_orders_aggregated_to_snapshots',
-    'int_order_history_aggregated_to_snapshots',
-    'int_order_lines_aggregated_to_snapshots',
-    'int_returns_aggregated_to_snapshots',
-    'int_support_tickets_aggregated_to_snapshots',
-    'int_sessions_aggregated_to_snapshots',
-    'int_marketing_messages_aggregated_to_snapshots',
-    'int_customer_attributes_as_of_snapshots',
-] %}
+-- The feature models are every intermediate model customer_features reads
+-- (from dbt's graph, so a new one is covered without a list to update): each
+-- carries latest_event_at, the newest event it used (or the column its YAML
+-- meta.event_at_column names), unless its YAML meta.point_in_time_proof says why
+-- it needs none; a model with neither fails here.
+-- depends_on: {{ ref('customer_features') }}
+{%- set feature_models = [] %}
+{%- if execute %}
+    {%- set features_node = graph.nodes['model.' ~ project_name ~ '.customer_features'] %}
+    {%- for node_id in features_node.depends_on.nodes | sort %}
+        {%- set node = graph.nodes.get(node_id) %}
+        {%- if node and node.resource_type == 'model' and node.fqn[1] == 'intermediate' %}
+            {%- set event_column = node.meta.get('event_at_column', 'latest_event_at') %}
+            {%- if event_column in node.raw_code %}
+                {%- do feature_models.append((node, event_column)) %}
+            {%- elif not node.meta.get('point_in_time_proof') %}
+                {{ exceptions.raise_compiler_error(
+                    node.name ~ " feeds customer_features but computes no latest_event_at (the"
+                    ~ " newest event it used), so this test cannot check it: add the column, or"
+                    ~ " say in its YAML meta.point_in_time_proof why it needs none"
+                ) }}
+            {%- endif %}
+        {%- endif %}
+    {%- endfor %}
+{%- endif %}
 
 with
 
 feature_events as (
-    {%- for model_name in feature_models %}
+    {%- for node, event_column in feature_models %}
         select
-            '{{ model_name }}' as model_name,
+            '{{ node.name }}' as model_name,
             customer_id,
             as_of_date,
-            latest_event_at as event_at
-        from {{ ref(model_name) }}
+            {{ event_column }} as event_at
+        from {{ api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
