@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from . import charts
-from .diagnostics import category_mix_html, category_mix_line
+from .diagnostics import category_mix, category_mix_shares
 from .layout import Page, _empty_note, _missing, _missing_note, markup, render_section
 from .queries import PROPENSITY_BANDS, TOP_FEATURES, ReportData, gate, gate_threshold
 
@@ -209,7 +209,7 @@ def _segments(data: ReportData, page: Page) -> str:
         {
             **row,
             "observed": row.get(data.observed_rate_column),
-            "mix_line": markup(category_mix_line(data, str(row["segment_name"]))),
+            "spend_mix": category_mix_shares(data, str(row["segment_name"])),
         }
         for row in p.to_dict("records")
     ]
@@ -222,7 +222,7 @@ def _segments(data: ReportData, page: Page) -> str:
         best=p.sort_values("mean_propensity", ascending=False).iloc[0].to_dict(),
         sizes_figure=markup(sizes),
         heat_figure=markup(heat),
-        category_mix=markup(category_mix_html(data)),
+        category_mix=category_mix(data),
         label_window_days=data.label_window_days,
     )
 

@@ -6,10 +6,10 @@ Every chart is an ``<img data-chart="<name>">`` inside a ``<figure>``
 
 The sections' words and markup are templates (``templates/sections/``, autoescaped):
 the Python side hands them numbers, dates and frames' rows, and the templates format
-them with the filters ``num``, ``count``, ``pct``, ``day`` and ``stamp`` below. In a
-section template a line break and the indentation after it are not output (see
-:class:`_JoinLines`), so the markup can be laid out on lines while the page stays as
-compact as before; a paragraph of prose is therefore one line.
+them with the filters ``num``, ``count``, ``pct``, ``whole``, ``day`` and ``stamp``
+below. In a section template a line break and the indentation after it are not output
+(see :class:`_JoinLines`), so the markup can be laid out on lines while the page stays
+as compact as before; a paragraph of prose is therefore one line.
 """
 
 from __future__ import annotations
@@ -65,6 +65,11 @@ def day(value) -> str:
     return escape(_day_text(value))
 
 
+def whole(value) -> str:
+    """A count that is an expectation (a sum of probabilities), rounded."""
+    return "n/a" if _missing(value) else f"{round(float(value)):,}"
+
+
 def _text_or_na(value) -> str:
     return "n/a" if _missing(value) else str(value)
 
@@ -108,19 +113,6 @@ class Page:
         )
 
 
-# The two below are for the sections still built in Python (diagnostics.py): their
-# arguments are HTML that module has escaped.
-
-
-def _chart(figure_html: str, paragraphs: list[str], wide: bool = False) -> str:
-    text = Markup("".join(f"<p>{p}</p>" for p in paragraphs if p))
-    return str(_macros().chart(Markup(figure_html), wide, caller=lambda: text))
-
-
-def _section(anchor: str, title: str, body: str) -> str:
-    return str(_macros().section(anchor, title, caller=lambda: Markup(body)))
-
-
 # ---------------------------------------------------------------- templates
 
 _LINE_BREAK = re.compile(r"\n[ \t]*")
@@ -153,7 +145,9 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         extensions=[_JoinLines],
     )
-    env.filters.update(num=num, count=count, pct=pct, day=_day_text, stamp=stamp, text=_text_or_na)
+    env.filters.update(
+        num=num, count=count, pct=pct, whole=whole, day=_day_text, stamp=stamp, text=_text_or_na
+    )
     env.tests["missing"] = _missing  # None, NaN, NaT, pd.NA
     return env
 

@@ -73,8 +73,8 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
     """The full HTML page for ``data``."""
     generated_at = generated_at or dt.datetime.now(dt.UTC)
     page = Page()
-    # Each section is HTML rendered from its template (or, for the diagnostics, built
-    # by its module) with every warehouse value escaped there: it goes in as it is.
+    # Each section is HTML rendered from its template with every warehouse value
+    # escaped there: it goes in as it is.
     sections = [Markup(render(data, page)) for _, _, render in SECTIONS]
     return (
         environment()
