@@ -3,8 +3,8 @@
 # suite, which includes dbt builds on small generated data.
 #   scripts/test.sh            everything (the README's test command, CI), on two pytest-xdist
 #                              workers: most of a dbt build is one core's work
-#   scripts/test.sh --fast     lint and the unit layer (tests/unit, no dbt builds) on two
-#                              workers, under a minute; sqlfluff skips files whose rendered
+#   scripts/test.sh --fast     lint and the unit layer (tests/unit, no dbt builds, no
+#                              browser) on two workers, under a minute; sqlfluff skips files whose rendered
 #                              SQL has not changed since they passed (scripts/lint_sql.py)
 # Other arguments go to pytest.
 set -euo pipefail
@@ -23,7 +23,7 @@ for arg in "$@"; do
     fi
 done
 if [ "$fast" = 1 ]; then
-    pytest_args=(-m "not integration" --numprocesses 2 --dist loadfile tests/unit "${extra_args[@]}")
+    pytest_args=(-m "not integration and not browser" --numprocesses 2 --dist loadfile tests/unit "${extra_args[@]}")
 else
     pytest_args=(--numprocesses 2 --dist loadfile "${extra_args[@]}")
 fi

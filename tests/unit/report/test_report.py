@@ -418,6 +418,7 @@ def _section_boxes(dom: str) -> tuple[dict[str, tuple[int, int, int, int]], int]
     return boxes, int(height.group(1))
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(
     not CHROMIUM.exists() and not os.environ.get("CI"),
     reason="Chromium is not installed (/usr/bin/chromium; apt-get install chromium); "
