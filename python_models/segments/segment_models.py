@@ -21,6 +21,7 @@ def model(dbt, session):
     dbt.ref("int_snapshot_dates")  # read by the kind; named here so dbt sees the edges
     dbt.ref("customer_features")
     dbt.ref("customer_labels")
+    dbt.ref("feature_catalog")
     config = {
         "label_window_days": dbt.config.get("label_window_days"),
         "gate_min_k": dbt.config.get("gate_min_k"),

@@ -7,7 +7,7 @@ The dbt Python models call :func:`train_segmenter` (model registry row) and
 
 from .matching import SegmentMatch, centroid_distances, match_segments
 from .naming import compute_profiles, name_segments
-from .preprocessing import DEFAULT_FEATURE_SPECS, FeatureSpec, SegmentPreprocessor
+from .preprocessing import FeatureSpec, SegmentPreprocessor, feature_specs_from_catalog
 from .segmenter import Segmenter, nearest_centroid
 from .selection import (
     DEFAULT_GATE,
@@ -27,10 +27,10 @@ from .training import (
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
-    "DEFAULT_FEATURE_SPECS",
     "DEFAULT_GATE",
     "REGISTRY_COLUMNS",
     "FeatureSpec",
+    "feature_specs_from_catalog",
     "SegmentMatch",
     "SegmentPreprocessor",
     "Segmenter",

@@ -1,7 +1,8 @@
 """The segmenter as a model kind (:mod:`segment_and_predict.ml.kinds`).
 
 Training (``python_models/segments/segment_models.py``): select k and fit KMeans on
-the latest snapshot of ``customer_features``, match the new segments to the previous
+the latest snapshot of ``customer_features``, on the features ``feature_catalog``
+marks for the segmenter (their YAML ``meta.segmenter``), match the new segments to the previous
 serving segmenter's (so ids and names carry over), and record each segment's observed
 purchase rate on the latest snapshot whose label window is complete. Serving
 (``customer_segments``): every customer of the scoring date assigned to the nearest
@@ -20,6 +21,7 @@ import segment_and_predict.ml.segmentation as segmentation_package
 from segment_and_predict.ml.kinds import ModelKind, TrainingRun
 from segment_and_predict.ml.labels import label_column
 from segment_and_predict.ml.segmentation.inputs import observed_purchase_rates, segmenter_snapshots
+from segment_and_predict.ml.segmentation.preprocessing import feature_specs_from_catalog
 from segment_and_predict.ml.segmentation.training import (
     assign_segments,
     library_versions,
@@ -44,6 +46,8 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
         "min_segment_share": float(config["gate_min_segment_share"]),
     }
     new_customer_days = int(config["new_customer_days"])
+    # the features to cluster on, as customer_features' YAML declares them
+    feature_specs = feature_specs_from_catalog(dbt.ref("feature_catalog").df())
 
     def fit(previous_model_json: str | None) -> dict:
         row = dict(
@@ -52,6 +56,7 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
                 previous_model_json=previous_model_json,
                 gate=gate,
                 new_customer_days=new_customer_days,
+                feature_specs=feature_specs,
             ).registry_row
         )
         # The observed purchase rate of each segment over the label window, on the
@@ -68,7 +73,11 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
 
     return TrainingRun(
         rows=pd.concat([latest, labelled], ignore_index=True),
-        settings={"gate": gate, "new_customer_days": new_customer_days},
+        settings={
+            "gate": gate,
+            "new_customer_days": new_customer_days,
+            "feature_specs": [spec.to_dict() for spec in feature_specs],
+        },
         fit=fit,
     )
 

@@ -15,7 +15,8 @@ and the daily job can rebuild it without pickle.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -82,30 +83,33 @@ class FeatureSpec:
         return cls(**d)
 
 
-# The default clustering set: RFM, engagement, discount use and email engagement.
-# Category shares are added automatically (see SegmentPreprocessor).
-DEFAULT_FEATURE_SPECS: tuple[FeatureSpec, ...] = (
-    # Null = no order in the 365-day look-back: at least a year, hence the cap;
-    # the indicator keeps "never in the window" apart from "exactly a year ago".
-    # Half weight: orders and spend already separate non-buyers, and a full
-    # weight indicator would make "bought at all" outweigh everything else.
-    FeatureSpec(
-        "days_since_last_order",
-        transform="log1p",
-        impute_value=RECENCY_CAP_DAYS,
-        missing_indicator=True,
-        clip_max=RECENCY_CAP_DAYS,
-    ),
-    FeatureSpec("orders_365d", transform="log1p"),
-    FeatureSpec("total_spend_365d", transform="log1p"),
-    FeatureSpec("sessions_30d", transform="log1p"),
-    # Null = no order; 0 ("no discounted order") keeps non-buyers together.
-    # Half weight: for the many one- or two-order customers the rate is 0 or
-    # 1, and at full weight that coin flip splits buyers before RFM does.
-    FeatureSpec("discount_usage_rate_365d", impute_value=0.0, clip_max=1.0, weight=0.5),
-    # Null = unsubscribed or not mailed: impute "opens nothing" and flag it.
-    FeatureSpec("email_open_rate_90d", impute_value=0.0, missing_indicator=True, clip_max=1.0),
-)
+def feature_specs_from_catalog(catalog: pd.DataFrame) -> tuple[FeatureSpec, ...]:
+    """The segmenter's features as ``feature_catalog`` declares them, in column order.
+
+    ``catalog`` has the columns feature, column_position and segmenter_json (the
+    column's ``meta.segmenter`` in models/features/_features__models.yml, the one
+    owner; null for a feature the segmenter leaves out). Category shares are added
+    automatically (see SegmentPreprocessor).
+    """
+    chosen = catalog[catalog["segmenter_json"].notna()].sort_values("column_position")
+    specs = []
+    for feature, text in zip(chosen["feature"], chosen["segmenter_json"], strict=True):
+        settings = json.loads(text) or {}
+        allowed = {f.name for f in fields(FeatureSpec)} - {"column"}
+        unknown = sorted(set(settings) - allowed) if isinstance(settings, dict) else ["?"]
+        if unknown:
+            raise ValueError(
+                f"customer_features.{feature}: meta.segmenter has unknown keys {unknown}; it "
+                f"takes {sorted(allowed)}"
+            )
+        specs.append(FeatureSpec(str(feature), **settings))
+    if not specs:
+        raise ValueError(
+            "No feature of customer_features is declared for the segmenter: give at least "
+            "one column a meta.segmenter in models/features/_features__models.yml"
+        )
+    return tuple(specs)
+
 
 # Weight of each missing indicator and of each category share (see above and
 # docs/segmentation.md: binary or near-binary columns get half weight).
@@ -153,7 +157,7 @@ class SegmentPreprocessor:
     Parameters
     ----------
     feature_specs : sequence of FeatureSpec, optional
-        Behavioural features to use; defaults to ``DEFAULT_FEATURE_SPECS``.
+        Behavioural features to use (:func:`feature_specs_from_catalog`).
     n_category_features : int, default=2
         How many ``share_spend_*`` columns to add, picked as those with the
         largest variance in the training data (the categories that split the
@@ -177,7 +181,7 @@ class SegmentPreprocessor:
 
     def __init__(
         self,
-        feature_specs: tuple[FeatureSpec, ...] | list[FeatureSpec] | None = None,
+        feature_specs: tuple[FeatureSpec, ...] | list[FeatureSpec],
         *,
         n_category_features: int = 2,
         clip_scaled: float = 5.0,
@@ -210,7 +214,11 @@ class SegmentPreprocessor:
         """Learn columns, imputation and scaling from ``features`` (customers x columns)."""
         if len(features) == 0:
             raise ValueError("Cannot fit the segment preprocessor on an empty table.")
-        specs = list(self.feature_specs or DEFAULT_FEATURE_SPECS)
+        if not self.feature_specs:
+            raise ValueError(
+                "The segment preprocessor needs its features (feature_specs_from_catalog)."
+            )
+        specs = list(self.feature_specs)
         specs += [
             s for s in self._category_specs(features) if s.column not in {t.column for t in specs}
         ]
@@ -348,7 +356,7 @@ class SegmentPreprocessor:
         """JSON-serialisable state (parameters and everything learned)."""
         self._check_fitted()
         return {
-            "feature_specs": [s.to_dict() for s in (self.feature_specs or DEFAULT_FEATURE_SPECS)],
+            "feature_specs": [s.to_dict() for s in self.feature_specs],
             "n_category_features": self.n_category_features,
             "clip_scaled": self.clip_scaled,
             "columns": [dict(c) for c in self.columns_],

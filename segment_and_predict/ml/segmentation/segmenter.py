@@ -162,7 +162,12 @@ class Segmenter:
         """
         is_new = new_customer_mask(features, self.new_customer_days)
         established = features.loc[~is_new] if is_new.any() else features
-        pre = self.preprocessor or SegmentPreprocessor()
+        pre = self.preprocessor
+        if pre is None:
+            raise ValueError(
+                "A segmenter needs its preprocessor: SegmentPreprocessor(feature_specs), "
+                "the features from feature_catalog (feature_specs_from_catalog)"
+            )
         if not hasattr(pre, "columns_"):
             pre = pre.fit(established)
         self.preprocessor_ = pre

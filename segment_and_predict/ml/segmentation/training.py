@@ -13,7 +13,7 @@ import pandas as pd
 
 from .matching import DEFAULT_MAX_DISTANCE, SegmentMatch, match_segments
 from .naming import name_segments
-from .preprocessing import SegmentPreprocessor
+from .preprocessing import FeatureSpec, SegmentPreprocessor
 from .segmenter import (
     Segmenter,
     check_enough_rows,
@@ -148,6 +148,7 @@ def train_segmenter(
     compare_with=OTHER_ALGORITHMS,
     max_match_distance: float = DEFAULT_MAX_DISTANCE,
     preprocessor: SegmentPreprocessor | None = None,
+    feature_specs: tuple[FeatureSpec, ...] | None = None,
     trained_at: datetime | None = None,
     n_threads: int | None = 1,
     new_customer_days: int | None = None,
@@ -168,6 +169,8 @@ def train_segmenter(
     max_fit_rows, silhouette_rows, stability_rows : sample sizes for fitting,
         for the silhouette (quadratic cost) and for the bootstrap refits.
     bootstrap_n_init : restarts per bootstrap refit (kept low: 10 refits per k).
+    feature_specs : the features to cluster on (:func:`feature_specs_from_catalog`);
+        needed unless ``preprocessor`` is given.
     trained_at : timestamp to record (UTC now if None).
     new_customer_days : customers with tenure_days below this are not
         clustered; they form the "New customers" segment (id 0). None = off.
@@ -193,6 +196,7 @@ def train_segmenter(
             compare_with=compare_with,
             max_match_distance=max_match_distance,
             preprocessor=preprocessor,
+            feature_specs=feature_specs,
             trained_at=trained_at,
             new_customer_days=new_customer_days,
         )
@@ -214,6 +218,7 @@ def _train(
     compare_with,
     max_match_distance,
     preprocessor,
+    feature_specs,
     trained_at,
     new_customer_days,
 ) -> SegmenterTrainingResult:
@@ -230,7 +235,12 @@ def _train(
     # set apart (Segmenter.fit leaves out the same rows).
     is_new = new_customer_mask(features, new_customer_days)
     established = features.loc[~is_new] if is_new.any() else features
-    pre = preprocessor or SegmentPreprocessor()
+    if preprocessor is None and not feature_specs:
+        raise ValueError(
+            "train_segmenter needs the features to cluster on: feature_specs (from "
+            "feature_catalog, feature_specs_from_catalog) or a preprocessor"
+        )
+    pre = preprocessor or SegmentPreprocessor(feature_specs)
     if not hasattr(pre, "columns_"):
         pre = pre.fit(established)
     X = pre.transform(established)

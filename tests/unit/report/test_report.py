@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
+from segment_specs import DECLARED_SPECS
 
 from segment_and_predict.cli import main
 from segment_and_predict.ml.propensity.model import PropensityModel
+from segment_and_predict.ml.segmentation.preprocessing import SegmentPreprocessor
 from segment_and_predict.ml.segmentation.segmenter import Segmenter
 from segment_and_predict.report import CHART_NAMES, load_report_data, write_report
 from segment_and_predict.report.charts import matrix_table
@@ -251,7 +253,9 @@ def add_models_and_features(con: duckdb.DuckDBPyConnection) -> None:
     train, valid = _features(rng, 800), _features(rng, 300)
     model = PropensityModel(num_threads=1).fit(train, _buys(rng, train), valid, _buys(rng, valid))
     today = _features(rng, 40)
-    segmenter = Segmenter(n_clusters=4, n_init=2, max_fit_rows=None).fit(today)
+    segmenter = Segmenter(
+        n_clusters=4, n_init=2, max_fit_rows=None, preprocessor=SegmentPreprocessor(DECLARED_SPECS)
+    ).fit(today)
     features = pd.concat(
         [
             today.assign(customer_id=[str(i + 1) for i in range(40)], as_of_date=day)

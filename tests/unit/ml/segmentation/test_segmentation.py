@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 import pytest
+from segment_specs import DECLARED_SPECS
 from sklearn.datasets import make_blobs
 from threadpoolctl import threadpool_limits
 
@@ -24,6 +25,7 @@ from segment_and_predict.ml.segmentation import (
     choose_k,
     clustering_stability,
     evaluate_k,
+    feature_specs_from_catalog,
     match_segments,
     train_segmenter,
 )
@@ -105,7 +107,7 @@ def make_features(groups: dict[str, int], seed: int = 0) -> pd.DataFrame:
 
 
 GROUPS4 = {"dormant": 500, "loyal": 250, "discount": 300, "lapsing": 350}
-FAST = {"n_bootstrap": 10, "trained_at": FIXED_TIME}
+FAST = {"n_bootstrap": 10, "trained_at": FIXED_TIME, "feature_specs": DECLARED_SPECS}
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +129,7 @@ def _one_native_thread():
 
 # ----------------------------------------------------------- preprocessing
 def test_log_transform_and_scaling(features4):
-    pre = SegmentPreprocessor().fit(features4)
+    pre = SegmentPreprocessor(DECLARED_SPECS).fit(features4)
     U = pre.transform_unscaled(features4)
     j = pre.feature_names_out_.index("orders_365d")
     np.testing.assert_allclose(U[:, j], np.log1p(features4["orders_365d"].to_numpy()))
@@ -141,7 +143,7 @@ def test_imputation_and_missing_indicators():
     df = make_features({"dormant": 20, "loyal": 20}, seed=2)
     df.loc[0, "days_since_last_order"] = np.nan
     df.loc[1, "email_open_rate_90d"] = np.nan
-    pre = SegmentPreprocessor().fit(df)
+    pre = SegmentPreprocessor(DECLARED_SPECS).fit(df)
     U = pre.transform_unscaled(df)
     names = pre.feature_names_out_
     assert U[0, names.index("days_since_last_order")] == pytest.approx(np.log1p(365.0))
@@ -157,7 +159,7 @@ def test_absent_features_are_dropped_and_recorded(features4):
     df = features4.drop(columns=["sessions_30d"]).assign(
         discount_usage_rate_365d=np.nan, email_open_rate_90d=0.3
     )
-    pre = SegmentPreprocessor().fit(df)
+    pre = SegmentPreprocessor(DECLARED_SPECS).fit(df)
     assert pre.dropped_features_["sessions_30d"] == "column absent"
     assert pre.dropped_features_["discount_usage_rate_365d"] == "all null"
     assert pre.dropped_features_["email_open_rate_90d"] == "constant"
@@ -172,13 +174,13 @@ def test_absent_features_are_dropped_and_recorded(features4):
 def test_no_usable_features_is_a_clear_error():
     df = pd.DataFrame({"customer_id": ["a", "b", "c"], "region": ["n", "s", "n"]})
     with pytest.raises(ValueError, match="No usable clustering feature"):
-        SegmentPreprocessor().fit(df)
+        SegmentPreprocessor(DECLARED_SPECS).fit(df)
     with pytest.raises(ValueError, match="label"):
         FeatureSpec("purchased_next_30d")
 
 
 def test_preprocessor_json_round_trip_gives_identical_transform(features4):
-    pre = SegmentPreprocessor().fit(features4)
+    pre = SegmentPreprocessor(DECLARED_SPECS).fit(features4)
     restored = SegmentPreprocessor.from_dict(json.loads(json.dumps(pre.to_dict())))
     np.testing.assert_array_equal(restored.transform(features4), pre.transform(features4))
     assert restored.dropped_features_ == pre.dropped_features_
@@ -352,7 +354,10 @@ def test_bad_input_gives_plain_value_errors(features4):
     with pytest.raises(ValueError, match="one snapshot"):
         train_segmenter(two_dates, **FAST)
     with pytest.raises(ValueError, match="customer_id"):
-        assign_segments(features4.drop(columns="customer_id"), Segmenter(4).fit(features4))
+        assign_segments(
+            features4.drop(columns="customer_id"),
+            Segmenter(4, preprocessor=SegmentPreprocessor(DECLARED_SPECS)).fit(features4),
+        )
 
 
 def test_daily_assignment_does_not_import_the_training_libraries():
@@ -425,3 +430,44 @@ def test_a_retrain_keeps_the_new_customer_segment_and_the_matched_ids(features4)
     before = {(s["segment_id"], s["name"]) for s in json.loads(first.registry_row["segments_json"])}
     after = {(s["segment_id"], s["name"]) for s in json.loads(again.registry_row["segments_json"])}
     assert before == after and (NEW_CUSTOMER_SEGMENT_ID, "New customers") in after
+
+
+def test_the_segmenter_features_come_from_the_catalog_in_column_order():
+    catalog = pd.DataFrame(
+        {
+            "feature": ["orders_365d", "region", "days_since_last_order"],
+            "column_position": [2, 1, 3],
+            "segmenter_json": [
+                '{"transform": "log1p"}',
+                None,
+                '{"impute_value": 365, "clip_max": 365, "missing_indicator": true}',
+            ],
+        }
+    )
+    specs = feature_specs_from_catalog(catalog)
+    assert [s.column for s in specs] == ["orders_365d", "days_since_last_order"]
+    assert specs[0].transform == "log1p" and specs[1].missing_indicator
+    assert specs[1].clip_max == 365 and specs[1].impute_value == 365
+    # the project's own declarations: recency, orders, spend, visits, discounts, email
+    assert {s.column for s in DECLARED_SPECS} == {
+        "days_since_last_order",
+        "orders_365d",
+        "total_spend_365d",
+        "sessions_30d",
+        "discount_usage_rate_365d",
+        "email_open_rate_90d",
+    }
+
+
+def test_a_mistyped_or_missing_segmenter_declaration_is_a_plain_error():
+    bad = pd.DataFrame(
+        {"feature": ["orders_365d"], "column_position": [1], "segmenter_json": ['{"tranform": 1}']}
+    )
+    with pytest.raises(
+        ValueError, match=r"orders_365d: meta.segmenter has unknown keys \['tranform'\]"
+    ):
+        feature_specs_from_catalog(bad)
+    with pytest.raises(ValueError, match="No feature of customer_features is declared"):
+        feature_specs_from_catalog(bad.assign(segmenter_json=[None]))
+    with pytest.raises(ValueError, match="needs the features to cluster on"):
+        train_segmenter(make_features(GROUPS4, seed=1).drop(columns="_group"), n_bootstrap=10)
