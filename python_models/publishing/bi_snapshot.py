@@ -38,6 +38,7 @@ def model(dbt, session):
     dbt.ref("customer_segments")
     dbt.ref("data_quality_issues")
     dbt.ref("data_sources")
+    dbt.ref("feature_catalog")
     dbt.ref("monitoring_feature_drift")
     dbt.ref("monitoring_realised_performance")
     dbt.ref("monitoring_score_drift")
