@@ -12,13 +12,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-# the package is initialised before this submodule (its __init__ does not import it)
+# the package is initialised before this submodule (its __init__ does not import it).
+# Training and scoring are called through the package (propensity_package.X), the
+# names its users know and tests/integration/fault_injection replaces.
 import segment_and_predict.ml.propensity as propensity_package
 from segment_and_predict.ml.kinds import ModelKind, TrainingRun
 from segment_and_predict.ml.labels import label_column
 from segment_and_predict.ml.propensity.model import PropensityModel, library_versions
-from segment_and_predict.ml.propensity.scoring import score_customers
-from segment_and_predict.ml.propensity.training import parse_bool_var, train_propensity_model
+from segment_and_predict.ml.propensity.training import parse_bool_var
 from segment_and_predict.ml.serving import SCORES_SCHEMA, training_rows
 
 
@@ -49,7 +50,7 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
 
     def fit(previous_model_json: str | None) -> dict:
         # each retrain stands alone: the previous model plays no part
-        return train_propensity_model(
+        return propensity_package.train_propensity_model(
             labelled,
             gate=gate,
             must_beat_baselines=must_beat_baselines,
@@ -69,7 +70,9 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
 
 
 def _serve(features: pd.DataFrame, model_json: str, model_id: str) -> pd.DataFrame:
-    return score_customers(features, PropensityModel.from_json(model_json), model_id)
+    return propensity_package.score_customers(
+        features, PropensityModel.from_json(model_json), model_id
+    )
 
 
 PROPENSITY = ModelKind(
