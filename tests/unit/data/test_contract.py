@@ -1,4 +1,4 @@
-"""The raw-data contract is stated twice (Python for the generator, YAML for dbt); they agree."""
+"""The raw-data contract: declared once as the dbt sources, read by the package."""
 
 import ast
 import re
@@ -6,20 +6,61 @@ from pathlib import Path
 
 import yaml
 
-from segment_and_predict.data.contract import CATEGORY_GROUPS, TABLES
+from segment_and_predict.data.contract import (
+    CATEGORY_GROUPS,
+    TABLES,
+    TABLES_BY_NAME,
+    tables_from_sources,
+)
 
 SOURCES_YML = Path(__file__).resolve().parents[3] / "models" / "staging" / "_raw__sources.yml"
 
 
-def _dbt_tables() -> dict:
-    sources = yaml.safe_load(SOURCES_YML.read_text())["sources"]
-    (raw,) = [s for s in sources if s["name"] == "raw"]
-    return {t["name"]: t for t in raw["tables"]}
+def test_the_contract_is_read_from_the_sources_in_their_order(tmp_path):
+    sources = tmp_path / "sources.yml"
+    sources.write_text(
+        """
+sources:
+  - name: other
+    tables: [{name: ignored}]
+  - name: raw
+    tables:
+      - name: visits
+        description: "One row per visit."
+        meta: {required: false, primary_key: [visit_id]}
+        columns:
+          - {name: visit_id, data_type: varchar, description: "Visit."}
+          - name: referrer
+            data_type: varchar
+            description: "Where from; null when unknown."
+            meta: {nullable: true, sane_range: [0, 1]}
+      - name: accounts
+        description: "One row per account."
+        meta: {required: true, primary_key: [account_id]}
+        columns:
+          - {name: account_id, data_type: bigint, description: "Account."}
+"""
+    )
+    visits, accounts = tables_from_sources(sources)
+    assert (visits.name, visits.required, visits.primary_key) == ("visits", False, ("visit_id",))
+    assert [(c.name, c.type, c.nullable) for c in visits.columns] == [
+        ("visit_id", "VARCHAR", False),
+        ("referrer", "VARCHAR", True),
+    ]
+    assert (accounts.name, accounts.required, accounts.columns[0].type) == (
+        "accounts",
+        True,
+        "BIGINT",
+    )
 
 
-def test_sources_declare_exactly_the_contract_tables_in_its_order():
-    # data_sources numbers the tables in the sources' order (contract_position)
-    assert list(_dbt_tables()) == [t.name for t in TABLES]
+def test_the_project_contract_is_its_sources():
+    assert tables_from_sources(SOURCES_YML) == TABLES
+    assert [t.name for t in TABLES if t.required] == ["customers", "orders"]
+    orders = {c.name: c for c in TABLES_BY_NAME["orders"].columns}
+    assert not orders["order_total"].nullable and orders["order_total"].type == "DOUBLE"
+    tickets = {c.name: c for c in TABLES_BY_NAME["support_tickets"].columns}
+    assert tickets["csat_score"].nullable and not tickets["opened_at"].nullable
 
 
 def test_the_category_groups_are_the_contracts():
@@ -29,17 +70,6 @@ def test_the_category_groups_are_the_contracts():
     listed = re.search(r"macro category_groups\(\).*?return\((\[.*?\])\)", macros, re.S)
     assert listed, "category_groups() not found in macros/feature_helpers.sql"
     assert ast.literal_eval(listed.group(1)) == [*CATEGORY_GROUPS, "other"]
-
-
-def test_sources_declare_the_contract_columns_types_and_requiredness():
-    dbt_tables = _dbt_tables()
-    for table in TABLES:
-        declared = dbt_tables[table.name]
-        assert declared["meta"]["required"] is table.required, table.name
-        assert list(declared["meta"]["primary_key"]) == list(table.primary_key), table.name
-        assert [(c["name"], c["data_type"]) for c in declared["columns"]] == [
-            (c.name, c.type.lower()) for c in table.columns
-        ], table.name
 
 
 def test_every_source_table_has_a_staging_model():
