@@ -8,8 +8,8 @@ is the same for every kind and lives here, once:
 
 - :func:`train_job` (a training Python model): fingerprint the inputs, append
   nothing when the newest registry row was trained on the same ones (a rerun after
-  an interrupted build), else fit, with the newest model that passed its gate as
-  the previous one (the segmenter matches its segments to it), and return the row.
+  an interrupted build), else fit, with the model serving now as the previous one
+  (the segmenter matches its segments to it), and return the row.
 - :func:`serve_job` (a scoring Python model): the model ``serving_models`` names for
   the kind, applied to the scoring snapshot of ``customer_features``; an empty table
   of the kind's columns while none has passed its gate.
@@ -69,13 +69,28 @@ class ModelKind:
     served_schema: pa.Schema  # the served table's columns, for when nothing serves
 
 
-def previous_model_json(dbt, session) -> str | None:
-    """The newest model of this registry that passed its gate, as JSON, or None."""
+def serving_model_json(kind: ModelKind, dbt, session) -> str | None:
+    """The model of this kind that serves now, as JSON, or None.
+
+    The one serving rule is the SQL model ``serving_models``; a training run comes
+    before it in the build (it reads the registries), so this reads its stored table,
+    which still names the model the previous run chose: the one serving now. None
+    on a first build, or when no model of the kind has passed its gate.
+    """
     if not dbt.is_incremental:
         return None
+    stored = session.execute(
+        "select 1 from information_schema.tables "
+        "where table_catalog = ? and table_schema = ? and table_name = 'serving_models'",
+        [dbt.this.database, dbt.this.schema],
+    ).fetchall()
+    if not stored:
+        return None
     found = session.execute(
-        f"select model_json from {dbt.this} where passed_quality_gate "
-        "order by trained_at desc limit 1"
+        f"select registry.model_json from {dbt.this} as registry "
+        f'inner join "{dbt.this.database}"."{dbt.this.schema}".serving_models as serving '
+        f"on serving.model_kind = ? and serving.serving_model_id = registry.{kind.id_column}",
+        [kind.name],
     ).fetchall()
     return str(found[0][0]) if found else None
 
@@ -100,7 +115,7 @@ def train_job(kind: ModelKind, dbt, session, config: Mapping[str, object]):
     )
     if already_trained(dbt, session, fingerprint):
         return no_new_rows(dbt, session)
-    row = run.fit(previous_model_json(dbt, session))
+    row = run.fit(serving_model_json(kind, dbt, session))
     frame = registry_row_frame({**row, FINGERPRINT_COLUMN: fingerprint})
     return with_date_column(frame) if "as_of_date" in frame.columns else frame
 

@@ -21,12 +21,22 @@ from segment_and_predict.ml.serving import registry_row_frame
 PROJECT = Path(__file__).resolve().parents[3]
 
 
+class FakeThis:
+    """dbt.this: the model's own relation (database, schema, identifier; its name as text)."""
+
+    def __init__(self, identifier: str):
+        self.database, self.schema, self.identifier = "memory", "main", identifier
+
+    def __repr__(self) -> str:
+        return f'"{self.database}"."{self.schema}"."{self.identifier}"'
+
+
 class FakeDbt:
     """What a dbt Python model sees: refs as DuckDB relations, the model's own table."""
 
     def __init__(self, session, *, this: str, is_incremental: bool):
         self._session = session
-        self.this = this
+        self.this = FakeThis(this)
         self.is_incremental = is_incremental
 
     def ref(self, name: str):
@@ -108,7 +118,17 @@ def test_a_training_run_appends_one_row_and_a_rerun_on_the_same_inputs_none():
         kind, FakeDbt(session, this="toy_models", is_incremental=True), session, {"scale": 3}
     )
     assert len(changed) == 1
-    assert fits == [None, '{"scale": 2}']  # new settings: trained, the passing model as previous
+    assert fits == [None, None]  # new settings: trained; no serving_models yet, so no previous
+    session.register("changed", changed)
+    session.execute("insert into toy_models select * from changed")
+
+    # the previous model is the one serving_models names (its stored table), not the
+    # registry's newest passing row: the serving rule has one owner
+    session.execute(
+        "create table serving_models as select 'toy' as model_kind, 'toy-1' as serving_model_id"
+    )
+    train_job(kind, FakeDbt(session, this="toy_models", is_incremental=True), session, {"scale": 4})
+    assert fits == [None, None, '{"scale": 2}']
 
 
 def test_a_training_model_that_passes_no_config_value_is_refused():
