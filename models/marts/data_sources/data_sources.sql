@@ -22,7 +22,9 @@ with
 
 {% for table_name in contract_tables %}
     {{ table_name }}_rows as (
-        select coalesce(sum(row_count), 0) as row_count
+        -- a sum of counts is HUGEINT in DuckDB (DECIMAL(38,0) in Parquet): BI tools
+        -- read a row count as an ordinary BIGINT
+        select cast(coalesce(sum(row_count), 0) as bigint) as row_count
         from {{ ref('raw_row_checks') }}
         where table_name = '{{ table_name }}' and rule is null
     ),
