@@ -86,13 +86,13 @@ def serving_model_json(kind: ModelKind, dbt, session) -> str | None:
     ).fetchall()
     if not stored:
         return None
-    found = session.execute(
-        f"select registry.model_json from {dbt.this} as registry "
-        f'inner join "{dbt.this.database}"."{dbt.this.schema}".serving_models as serving '
-        f"on serving.model_kind = ? and serving.serving_model_id = registry.{kind.id_column}",
-        [kind.name],
-    ).fetchall()
-    return str(found[0][0]) if found else None
+    serving = serving_model(
+        session.table(f'"{dbt.this.database}"."{dbt.this.schema}".serving_models'),
+        session.sql(f"select * from {dbt.this}"),
+        kind=kind.name,
+        id_column=kind.id_column,
+    )
+    return serving[1] if serving else None
 
 
 def train_job(kind: ModelKind, dbt, session, config: Mapping[str, object]):

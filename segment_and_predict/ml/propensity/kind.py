@@ -41,7 +41,7 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
     gate = {
         "roc_auc": float(config["gate_min_roc_auc"]),
         "pr_auc": float(config["gate_min_pr_auc"]),
-        "f1": float(config.get("gate_min_f1")),
+        "f1": float(config["gate_min_f1"]),
     }
     must_beat_baselines = parse_bool_var(
         "propensity_gate_must_beat_baselines", config["gate_must_beat_baselines"]
