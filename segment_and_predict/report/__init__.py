@@ -11,14 +11,36 @@ CLI: ``segment-and-predict report [--warehouse PATH] [--out reports/report.html]
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .dbt_docs import write_run_figures_doc
-from .page import CHART_NAMES, render_report
-from .queries import ReportData, default_warehouse_path, load_report_data
+if TYPE_CHECKING:
+    from .page import CHART_NAMES, render_report
+    from .queries import ReportData, default_warehouse_path, load_report_data
 
 DEFAULT_REPORT_PATH = "reports/report.html"
+
+# Loaded on first use (PEP 562): the report's modules import matplotlib and
+# scikit-learn (about 1.3 s), which every CLI command would otherwise pay when it
+# only reads DEFAULT_REPORT_PATH to build its parser (tests/unit/test_cli.py).
+_LAZY = {
+    "CHART_NAMES": ".page",
+    "render_report": ".page",
+    "ReportData": ".queries",
+    "default_warehouse_path": ".queries",
+    "load_report_data": ".queries",
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHART_NAMES",
@@ -35,6 +57,10 @@ def write_report(
     warehouse_path: str | os.PathLike[str], out_path: str | os.PathLike[str] = DEFAULT_REPORT_PATH
 ) -> Path:
     """Write the HTML report of the warehouse to ``out_path`` and return that path."""
+    from .dbt_docs import write_run_figures_doc
+    from .page import render_report
+    from .queries import load_report_data
+
     data = load_report_data(warehouse_path)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

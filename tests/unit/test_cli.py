@@ -221,3 +221,20 @@ def test_a_failed_run_summarises_its_own_kept_copy_not_an_older_one(fake_job, tm
     assert code == 1
     assert "What the run built was not kept (it left no copy to inspect)" in out
     assert "What the run built, not kept" not in out
+
+
+def test_building_the_parser_loads_no_model_or_chart_library():
+    """Every command builds the whole parser first; the daily job's start-up pays for
+    what that imports (the report package once cost 1.3 s of matplotlib and
+    scikit-learn before dbt started, issue 20)."""
+    probe = (
+        "import sys\n"
+        "from segment_and_predict.cli import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in ('matplotlib', 'sklearn', 'lightgbm', 'pandas', 'scipy', 'jinja2')"
+        " if m in sys.modules))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
