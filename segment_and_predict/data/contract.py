@@ -37,6 +37,9 @@ class Table:
     primary_key: tuple[str, ...]
     required: bool
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    # the timestamp that says when a row arrived in the export (meta.event_time);
+    # None for order_lines, which arrive with their order
+    event_time: str | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -78,6 +81,7 @@ def tables_from_sources(path: Path = SOURCES_YML) -> tuple[Table, ...]:
                 )
                 for column in table["columns"]
             ),
+            event_time=table["meta"].get("event_time"),
         )
         for table in raw["tables"]
     )

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from as_of_proof import cut_export, public_tables, table_differences
+from as_of_proof import public_tables, table_differences
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.data.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
+from segment_and_predict.data.export_cut import cut_export
 from segment_and_predict.dbt.jobs import Warehouse, full_build
 
 pytestmark = pytest.mark.integration  # every test here builds with dbt

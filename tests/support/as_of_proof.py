@@ -1,4 +1,5 @@
-"""Helpers of the whole-pipeline as-of proof: cut an export at a date, compare public tables.
+"""Helpers of the whole-pipeline as-of proof: compare the public tables of two builds (the
+export is cut at a date by segment_and_predict.data.export_cut).
 
 Kept apart from the tests so the default-data and the CDNOW proofs share them.
 """
@@ -12,9 +13,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from dbt_helpers import raw_event_times
-
-from segment_and_predict.data.contract import TABLES
 
 # Tables that describe the export itself rather than what was scored as of the
 # date: which raw tables were read and how many rows they had (data_sources),
@@ -43,61 +41,6 @@ def _is_run_column(table: str, column: str) -> bool:
     # the segmenter's JSON carries its id (metadata); its centroids and
     # preprocessing are compared through centroids_json / preprocessing_json
     return table == "segment_models" and column == "model_json"
-
-
-def _cut_query(table: str, source: Path, cut: str) -> str:
-    """The rows of ``table`` an export made on the morning of ``cut`` would hold.
-
-    A row arrived at its table's event time (meta.event_time in the sources); the
-    tables below have rows that arrive otherwise, or later timestamps not known yet.
-    """
-    c = f"timestamp '{cut} 00:00:00'"
-    t = f"read_parquet('{source}/{table}.parquet')"
-    special = {
-        "order_lines": (
-            f"select * from {t} where order_id in "
-            f"(select order_id from read_parquet('{source}/orders.parquet') "
-            f"where ordered_at < {c})"
-        ),
-        # an open or click at or after the cut has not happened yet
-        "marketing_messages": f"""
-            select * replace (
-                case when opened_at < {c} then opened_at end as opened_at,
-                case when clicked_at < {c} then clicked_at end as clicked_at
-            )
-            from {t} where sent_at < {c}""",
-        # neither has a resolution (nor its satisfaction score)
-        "support_tickets": f"""
-            select * replace (
-                case when resolved_at < {c} then resolved_at end as resolved_at,
-                case when resolved_at < {c} then csat_score end as csat_score
-            )
-            from {t} where opened_at < {c}""",
-    }
-    if table in special:
-        return special[table]
-    return f"select * from {t} where {raw_event_times()[table]} < {c}"
-
-
-def cut_export(source: Path, target: Path, cut: str) -> dict[str, tuple[int, int]]:
-    """Copy the export in ``source`` to ``target`` without any row at or after ``cut``.
-
-    Returns {table: (rows before, rows after)} so a test can check the cut removed something.
-    """
-    target.mkdir(parents=True)
-    counts = {}
-    with duckdb.connect() as con:
-        for table in TABLES:
-            path = source / f"{table.name}.parquet"
-            if not path.exists():
-                continue
-            before = con.execute(f"select count(*) from read_parquet('{path}')").fetchall()[0][0]
-            query = _cut_query(table.name, source, cut) if before else f"select * from '{path}'"
-            out = target / f"{table.name}.parquet"
-            con.execute(f"copy ({query}) to '{out}' (format parquet)")
-            after = con.execute(f"select count(*) from read_parquet('{out}')").fetchall()[0][0]
-            counts[table.name] = (before, after)
-    return counts
 
 
 def public_tables(warehouse_file: Path) -> dict[str, pd.DataFrame]:

@@ -77,10 +77,7 @@ def copy_warehouse(warehouse: Warehouse, target_dir) -> Warehouse:
 def raw_event_times() -> dict[str, str | None]:
     """Each raw table's event time, ``meta.event_time`` of its dbt source: the timestamp
     that says when a row arrived in the export (None for order_lines, which arrive with
-    their order). Tests that cut an export at a date read it here, so a new raw table
-    with an event time needs no entry of its own."""
-    import yaml
+    their order), as the contract reads it (``contract.Table.event_time``)."""
+    from segment_and_predict.data.contract import TABLES
 
-    sources = yaml.safe_load((REPO_ROOT / "models/staging/_raw__sources.yml").read_text())
-    (raw,) = [s for s in sources["sources"] if s["name"] == "raw"]
-    return {t["name"]: (t.get("meta") or {}).get("event_time") for t in raw["tables"]}
+    return {t.name: t.event_time for t in TABLES}
