@@ -217,12 +217,12 @@ def text(series: pd.Series, blank_is_null: bool = False) -> pd.Series:
     return cleaned.where(cleaned != "") if blank_is_null else cleaned
 
 
-def stage(raw_path: Path, load_date) -> tuple[dict[str, pd.DataFrame], dict[str, bool]]:
-    """Staged tables (quarantined, typed, cleaned) and whether each raw table has rows."""
-    staged, has_rows = {}, {}
+def stage(raw_path: Path, load_date) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Staged tables (quarantined, typed, cleaned) and each raw table's row count."""
+    staged, raw_rows = {}, {}
     for table in RULES:  # parents before children: customers, orders, then the rest
         frame = read_table(raw_path, table)
-        has_rows[table] = len(frame) > 0
+        raw_rows[table] = len(frame)
         for column in frame.columns:
             if column in TIMESTAMPS:
                 frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
@@ -238,7 +238,7 @@ def stage(raw_path: Path, load_date) -> tuple[dict[str, pd.DataFrame], dict[str,
         if table == "orders":
             frame["discount_amount"] = frame["discount_amount"].fillna(0.0)
         staged[table] = frame.reset_index(drop=True)
-    return staged, has_rows
+    return staged, raw_rows
 
 
 def default_scoring_date(staged: dict[str, pd.DataFrame]) -> dt.date:
@@ -828,7 +828,8 @@ def main(argv: list[str] | None = None) -> int:
     def lap(name: str) -> None:
         timings[name] = time.perf_counter() - start - sum(timings.values())
 
-    staged, has_rows = stage(args.raw_data_path, args.raw_load_date)
+    staged, raw_rows = stage(args.raw_data_path, args.raw_load_date)
+    has_rows = {table: rows > 0 for table, rows in raw_rows.items()}
     lap("read + stage")
     as_of_date = args.as_of_date or default_scoring_date(staged)
     groups = pd.read_csv(args.category_groups, dtype=str)
@@ -851,6 +852,8 @@ def main(argv: list[str] | None = None) -> int:
         f"scored {len(features):,} customers as of {as_of_date} in {total:.2f} s "
         f"({', '.join(f'{k} {v:.2f} s' for k, v in timings.items())})"
     )
+    dropped = {t: n - len(staged[t]) for t, n in raw_rows.items() if n > len(staged[t])}
+    print(f"quarantined rows: {dropped or 'none'}")
     if args.check_against:
         return 0 if check(args.check_against, features, scores, segments) else 1
     return 0
