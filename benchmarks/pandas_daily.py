@@ -60,61 +60,91 @@ CATEGORY_GROUPS = ("electronics", "home", "fashion", "beauty", "sports", "grocer
 # whose query also sums the same column.
 NANO = 10**9
 
+# The columns of customer_features in order (models/features/_features__models.yml), by the
+# raw table each comes from (meta raw_table: null when that table has no rows), and the
+# fills (meta fill: the value without events, when the table has rows).
+# fmt: off
+RAW_TABLE = {
+    "customers": ["age_band", "region", "acquisition_channel", "device_type"],
+    "loyalty_tier_changes": ["loyalty_tier"],
+    "email_subscription_changes": ["is_email_subscribed"],
+    "orders": [
+        "orders_30d", "orders_90d", "orders_365d", "days_since_last_order",
+        "avg_order_value_365d", "total_spend_365d", "discount_usage_rate_365d",
+        "avg_days_between_orders_365d", "spend_30d", "spend_prior_30d", "spend_trend_30d",
+        "orders_lifetime", "days_since_first_order", "days_since_last_order_lifetime",
+        "purchase_gap_mean_days", "purchase_gap_stddev_days", "recency_to_purchase_gap_ratio",
+        "orders_91_180d", "bgnbd_probability_alive", "bgnbd_expected_purchases_next_window",
+        "bgnbd_purchase_probability_next_window",
+    ],
+    "returns": ["returns_90d", "refund_rate_365d"],
+    "support_tickets": ["tickets_90d", "avg_resolution_hours_365d", "last_csat_score"],
+    "sessions": [
+        "sessions_7d", "sessions_30d", "app_sessions_30d", "web_sessions_30d",
+        "avg_session_duration_seconds_30d", "pages_per_session_30d", "product_views_30d",
+        "cart_add_rate_30d", "weekend_session_share_90d", "evening_session_share_90d",
+    ],
+    "marketing_messages": ["email_open_rate_90d", "email_click_rate_90d", "push_click_rate_90d"],
+    "order_lines": [f"share_spend_{group}" for group in CATEGORY_GROUPS],
+}
+FEATURES = [  # the YAML's order interleaves the tables
+    *RAW_TABLE["customers"], "loyalty_tier", "tenure_days", "is_email_subscribed",
+    *RAW_TABLE["orders"], *RAW_TABLE["returns"], *RAW_TABLE["support_tickets"],
+    *RAW_TABLE["sessions"][:8], *RAW_TABLE["marketing_messages"],
+    *RAW_TABLE["sessions"][8:], *RAW_TABLE["order_lines"],
+]
+FILL = {
+    "loyalty_tier": "none", "is_email_subscribed": True, "orders_30d": 0, "orders_90d": 0,
+    "orders_365d": 0, "total_spend_365d": 0, "spend_30d": 0, "spend_prior_30d": 0,
+    "orders_lifetime": 0, "orders_91_180d": 0, "returns_90d": 0, "tickets_90d": 0,
+    "sessions_7d": 0, "sessions_30d": 0, "app_sessions_30d": 0, "web_sessions_30d": 0,
+    "product_views_30d": 0,
+}
+BIGINT = [
+    "tenure_days", "orders_30d", "orders_90d", "orders_365d", "days_since_last_order",
+    "orders_lifetime", "days_since_first_order", "days_since_last_order_lifetime",
+    "orders_91_180d", "returns_90d", "tickets_90d", "sessions_7d", "sessions_30d",
+    "app_sessions_30d", "web_sessions_30d", "product_views_30d",
+]
+# fmt: on
+
 # The raw contract's row rules (models/staging/_raw__sources.yml), per table: key, foreign
 # key (column, parent table), event time, numeric columns with their sane range, and the
 # quarantine_unless rules (a function of the frame giving the rows that break it).
+# fmt: off
+CUSTOMER = ("customer_id", "customers")
+CHANGES = dict(key=["customer_id", "changed_at"], fk=CUSTOMER, event="changed_at")
 RULES = {
-    "customers": dict(key=["customer_id"], fk=None, event="signed_up_at", ranges={}),
+    "customers": dict(key=["customer_id"], fk=None, event="signed_up_at"),
     "orders": dict(
-        key=["order_id"],
-        fk=("customer_id", "customers"),
-        event="ordered_at",
+        key=["order_id"], fk=CUSTOMER, event="ordered_at",
         ranges={"order_total": (0, 1e9), "discount_amount": (0, 1e9)},
         unless=[lambda f: ~(f.order_total > 0), lambda f: f.discount_amount < 0],
     ),
     "order_lines": dict(
-        key=["order_id", "line_number"],
-        fk=("order_id", "orders"),
-        event=None,
+        key=["order_id", "line_number"], fk=("order_id", "orders"), event=None,
         ranges={"line_number": (0, 1e6), "quantity": (0, 1e6), "line_total": (0, 1e9)},
         unless=[lambda f: ~(f.quantity > 0), lambda f: ~(f.line_total >= 0)],
     ),
     "returns": dict(
-        key=["return_id"],
-        fk=("customer_id", "customers"),
-        event="returned_at",
-        ranges={"refund_amount": (0, 1e9)},
+        key=["return_id"], fk=CUSTOMER, event="returned_at", ranges={"refund_amount": (0, 1e9)},
         unless=[lambda f: ~(f.refund_amount >= 0)],
     ),
     "sessions": dict(
-        key=["session_id"],
-        fk=("customer_id", "customers"),
-        event="started_at",
-        ranges={
-            "duration_seconds": (0, 604800),
-            "pages_viewed": (0, 1e6),
-            "product_views": (0, 1e6),
-            "cart_adds": (0, 1e6),
-        },
+        key=["session_id"], fk=CUSTOMER, event="started_at",
+        ranges={"duration_seconds": (0, 604800), "pages_viewed": (0, 1e6),
+                "product_views": (0, 1e6), "cart_adds": (0, 1e6)},
         unless=[lambda f: f.duration_seconds < 0],
     ),
-    "marketing_messages": dict(
-        key=["message_id"], fk=("customer_id", "customers"), event="sent_at", ranges={}
-    ),
+    "marketing_messages": dict(key=["message_id"], fk=CUSTOMER, event="sent_at"),
     "support_tickets": dict(
-        key=["ticket_id"],
-        fk=("customer_id", "customers"),
-        event="opened_at",
-        ranges={"csat_score": (1, 5)},
+        key=["ticket_id"], fk=CUSTOMER, event="opened_at", ranges={"csat_score": (1, 5)},
         unless=[lambda f: ~(f.csat_score.between(1, 5) | f.csat_score.isna())],
     ),
-    "loyalty_tier_changes": dict(
-        key=["customer_id", "changed_at"], fk=("customer_id", "customers"), event="changed_at"
-    ),
-    "email_subscription_changes": dict(
-        key=["customer_id", "changed_at"], fk=("customer_id", "customers"), event="changed_at"
-    ),
+    "loyalty_tier_changes": CHANGES,
+    "email_subscription_changes": CHANGES,
 }
+# fmt: on
 COLUMNS = {  # the contract's columns, for a table that is not exported
     "customers": "customer_id signed_up_at age_band region acquisition_channel device_type",
     "orders": "order_id customer_id ordered_at order_total discount_amount",
@@ -462,130 +492,24 @@ def compute_features(staged, has_rows, as_of_date: dt.date, groups: dict) -> pd.
     f["refund_rate_365d"] = f.refunded_amount_365d.fillna(0) / f.total_spend_365d.replace(0, np.nan)
     unsubscribed = f.is_email_subscribed.eq(False)  # unknown counts as subscribed
     f.loc[unsubscribed, ["email_open_rate_90d", "email_click_rate_90d"]] = np.nan
-    # the YAML's fills (only where the raw table has rows) and nulls for absent tables
-    fills = {
-        "loyalty_tier_changes": {"loyalty_tier": "none"},
-        "email_subscription_changes": {"is_email_subscribed": True},
-        "orders": dict.fromkeys(
-            [
-                "orders_30d",
-                "orders_90d",
-                "orders_365d",
-                "total_spend_365d",
-                "spend_30d",
-                "spend_prior_30d",
-                "orders_lifetime",
-                "orders_91_180d",
-            ],
-            0,
-        ),
-        "returns": {"returns_90d": 0},
-        "support_tickets": {"tickets_90d": 0},
-        "sessions": dict.fromkeys(
-            [
-                "sessions_7d",
-                "sessions_30d",
-                "app_sessions_30d",
-                "web_sessions_30d",
-                "product_views_30d",
-            ],
-            0,
-        ),
-    }
-    for table, columns in fills.items():
-        if has_rows[table]:
-            for column, value in columns.items():
-                f[column] = f[column].fillna(value)
-    for table, columns in FED_BY.items():
-        if not has_rows[table]:
-            f[columns] = np.nan
+    # the YAML's meta: a fill where the raw table has rows, null where it has none
+    for table, columns in RAW_TABLE.items():
+        for column in columns:
+            if not has_rows[table]:
+                f[column] = np.nan
+            elif column in FILL:
+                f[column] = f[column].fillna(FILL[column])
     f.insert(0, "as_of_date", as_of_date)
     f = f[["as_of_date", *FEATURES]].reset_index()
     # customer_features' column types: counts and days are BIGINT, the CSAT an INTEGER
     return f.astype(
         {
-            **dict.fromkeys(BIGINT_FEATURES, "Int64"),
-            "last_csat_score": "Int32",
+            **dict.fromkeys(BIGINT, "Int64"),
+            "loyalty_tier": "str",
             "is_email_subscribed": "boolean",
+            "last_csat_score": "Int32",
         }
     )
-
-
-FEATURES = [
-    "age_band",
-    "region",
-    "acquisition_channel",
-    "device_type",
-    "loyalty_tier",
-    "tenure_days",
-    "is_email_subscribed",
-    "orders_30d",
-    "orders_90d",
-    "orders_365d",
-    "days_since_last_order",
-    "avg_order_value_365d",
-    "total_spend_365d",
-    "discount_usage_rate_365d",
-    "avg_days_between_orders_365d",
-    "spend_30d",
-    "spend_prior_30d",
-    "spend_trend_30d",
-    "orders_lifetime",
-    "days_since_first_order",
-    "days_since_last_order_lifetime",
-    "purchase_gap_mean_days",
-    "purchase_gap_stddev_days",
-    "recency_to_purchase_gap_ratio",
-    "orders_91_180d",
-    "bgnbd_probability_alive",
-    "bgnbd_expected_purchases_next_window",
-    "bgnbd_purchase_probability_next_window",
-    "returns_90d",
-    "refund_rate_365d",
-    "tickets_90d",
-    "avg_resolution_hours_365d",
-    "last_csat_score",
-    "sessions_7d",
-    "sessions_30d",
-    "app_sessions_30d",
-    "web_sessions_30d",
-    "avg_session_duration_seconds_30d",
-    "pages_per_session_30d",
-    "product_views_30d",
-    "cart_add_rate_30d",
-    "email_open_rate_90d",
-    "email_click_rate_90d",
-    "push_click_rate_90d",
-    "weekend_session_share_90d",
-    "evening_session_share_90d",
-] + [f"share_spend_{g}" for g in CATEGORY_GROUPS]
-BIGINT_FEATURES = [
-    "tenure_days", "orders_30d", "orders_90d", "orders_365d", "days_since_last_order",
-    "orders_lifetime", "days_since_first_order", "days_since_last_order_lifetime",
-    "orders_91_180d", "returns_90d", "tickets_90d", "sessions_7d", "sessions_30d",
-    "app_sessions_30d", "web_sessions_30d", "product_views_30d",
-]  # fmt: skip
-FED_BY = {  # the raw table of each feature that is not from customers or orders
-    "loyalty_tier_changes": ["loyalty_tier"],
-    "email_subscription_changes": ["is_email_subscribed"],
-    "returns": ["returns_90d", "refund_rate_365d"],
-    "support_tickets": ["tickets_90d", "avg_resolution_hours_365d", "last_csat_score"],
-    "sessions": [
-        "sessions_7d",
-        "sessions_30d",
-        "app_sessions_30d",
-        "web_sessions_30d",
-        "avg_session_duration_seconds_30d",
-        "pages_per_session_30d",
-        "product_views_30d",
-        "cart_add_rate_30d",
-        "weekend_session_share_90d",
-        "evening_session_share_90d",
-    ],
-    "marketing_messages": ["email_open_rate_90d", "email_click_rate_90d", "push_click_rate_90d"],
-    "order_lines": [f"share_spend_{g}" for g in CATEGORY_GROUPS],
-    "orders": FEATURES[7:28],
-}
 
 
 # -- the serving models -------------------------------------------------------------------
@@ -665,37 +589,31 @@ def score(features: pd.DataFrame, model: dict, model_id: str, k: int = 3) -> pd.
             "is_predicted_buyer": probability >= model["threshold"],
         }
     )
+    # each feature's values as text (one format per distinct value), "missing" for NaN
     names = np.array(encoder["features"], dtype=object)
-    texts = {}  # the value text of each feature, computed for the cells that need it
+    texts = np.empty(X.shape, dtype=object)
     for j in np.unique(top):
         levels = encoder["categorical_levels"].get(names[j])
-        values = X[:, j]
         if levels is None:
-            rounded = np.round(values, 4)
-            shown = {v: format_number(v) for v in np.unique(rounded[~np.isnan(rounded)])}
-            texts[j] = np.array([shown.get(v, "missing") for v in rounded], dtype=object)
-        else:
-            options = np.array([*levels, "missing"], dtype=object)
-            texts[j] = options[np.where(np.isnan(values), len(levels), values).astype(int)]
+            distinct, where = np.unique(np.round(X[:, j], 4), return_inverse=True)
+            shown = [format_number(v) if not np.isnan(v) else "missing" for v in distinct]
+        else:  # codes, NaN last
+            where = np.where(np.isnan(X[:, j]), len(levels), X[:, j]).astype("int64")
+            shown = [*levels, "missing"]
+        texts[:, j] = np.array(shown, dtype=object)[where.ravel()]
     rows = np.arange(n)
     for i in range(k):
         feature, contribution = top[:, i], top_values[:, i]
-        value = np.empty(n, dtype=object)
-        for j in np.unique(feature):
-            value[feature == j] = texts[j][rows[feature == j]]
-        direction = np.where(contribution > 0, "raises", "lowers")
+        value = texts[rows, feature]
+        verb = np.where(contribution > 0, "raises", "lowers")
         sentence = np.where(
-            value == "missing",
-            names[feature] + " is missing " + direction + " the score",
-            names[feature] + " = " + value + " " + direction + " the score",
+            np.isnan(X[rows, feature]),
+            names[feature] + " is missing " + verb + " the score",
+            names[feature] + " = " + value + " " + verb + " the score",
         )
         empty = contribution == 0  # the model uses fewer than k features for this row
-        for suffix, column in (
-            ("", sentence),
-            ("_feature", names[feature]),
-            ("_value", value),
-            ("_direction", direction),
-        ):
+        reason = {"": sentence, "_feature": names[feature], "_value": value, "_direction": verb}
+        for suffix, column in reason.items():
             out[f"reason_{i + 1}{suffix}"] = pd.Series(column, dtype="str").where(~empty)
     out["model_id"] = model_id
     return out
