@@ -184,6 +184,10 @@ def read_table(raw: Path, table: str) -> pd.DataFrame:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[table].split()})
         return empty.assign(_nonfinite=pd.Series(dtype=bool))
     arrow = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    for name in IDS.intersection(arrow.column_names):  # ids are text, as staging casts them
+        arrow = arrow.set_column(
+            arrow.column_names.index(name), name, pc.cast(arrow.column(name), pa.string())
+        )
     nonfinite = np.zeros(arrow.num_rows, dtype=bool)
     for name in RULES[table].get("ranges", {}):
         column = arrow.column(name)
@@ -208,6 +212,13 @@ def nanos(amount: pd.Series) -> pd.Series:
     return pd.Series(round_half_away(np.nan_to_num(values) * NANO).astype("int64"), amount.index)
 
 
+def has_repeats(frame: pd.DataFrame, key: list[str]) -> bool:
+    """Whether a key occurs more than once (Arrow hashes one text column ~6x faster)."""
+    if len(key) == 1:
+        return len(pc.unique(pa.array(frame[key[0]]))) < len(frame)
+    return bool(frame.duplicated(key).any())
+
+
 def quarantine(frame: pd.DataFrame, table: str, parents: dict, load_date) -> pd.DataFrame:
     """The rows staging keeps: every row rule of macros/quarantine.sql, applied at once."""
     rules = RULES[table]
@@ -215,8 +226,8 @@ def quarantine(frame: pd.DataFrame, table: str, parents: dict, load_date) -> pd.
     required = list(dict.fromkeys([*key, *([fk[0]] if fk else []), *([event] if event else [])]))
     broken = [frame[required].isna().any(axis=1), frame["_nonfinite"]]
     # exact copies keep their first row; a key whose copies differ loses all of them
-    repeated = frame.duplicated(key, keep=False)
-    if repeated.any():
+    if has_repeats(frame, key):
+        repeated = frame.duplicated(key, keep=False)
         data = [c for c in frame.columns if c != "_nonfinite"]
         copies = frame[repeated]
         broken.append(copies.duplicated(data).reindex(frame.index, fill_value=False))
@@ -224,8 +235,9 @@ def quarantine(frame: pd.DataFrame, table: str, parents: dict, load_date) -> pd.
         conflicting = pd.MultiIndex.from_frame(distinct[distinct.duplicated(key, keep=False)][key])
         keys = pd.MultiIndex.from_frame(frame[key])
         broken.append(pd.Series(keys.isin(conflicting), frame.index))
-    if fk:
-        broken.append(~frame[fk[0]].astype(str).isin(parents[fk[1]][fk[0]]))
+    if fk:  # the parent as staging kept it
+        parent = pd.Index(parents[fk[1]][fk[0]]).get_indexer(frame[fk[0]])
+        broken.append(pd.Series(parent < 0, frame.index))
     for rule in rules.get("unless", []):
         broken.append(rule(frame))
     for column, (low, high) in rules.get("ranges", {}).items():
@@ -233,9 +245,10 @@ def quarantine(frame: pd.DataFrame, table: str, parents: dict, load_date) -> pd.
         broken.append(values.notna() & ~values.between(low, high))
     if event:
         event_date = frame[event].dt.floor("D")
-        if fk and fk[1] == "customers":
-            signup = parents["customers"].set_index("customer_id")["signed_up_at"].dt.floor("D")
-            broken.append(event_date < frame["customer_id"].astype(str).map(signup))
+        if fk == CUSTOMER:
+            signed_up = parents["customers"].signed_up_at.dt.floor("D").to_numpy()
+            signup_date = np.where(parent >= 0, signed_up[parent], np.datetime64("NaT"))
+            broken.append(event_date < signup_date)
         broken.append(event_date > pd.Timestamp(load_date))
     bad = np.logical_or.reduce([b.to_numpy(dtype=bool, na_value=True) for b in broken])
     return frame[~bad].drop(columns="_nonfinite")
@@ -257,8 +270,6 @@ def stage(raw_path: Path, load_date) -> tuple[dict[str, pd.DataFrame], dict[str,
             if column in TIMESTAMPS:
                 frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
         frame = quarantine(frame, table, staged, load_date)
-        for column in IDS & set(frame.columns):
-            frame[column] = frame[column].astype(str)
         for column in ("age_band", "region", "acquisition_channel", "device_type", "reason"):
             if column in frame.columns:
                 frame[column] = text(frame[column], blank_is_null=True)
