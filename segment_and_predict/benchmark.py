@@ -6,7 +6,13 @@ each through the same command line the users use (``segment-and-predict``):
 1. ``generate``  - the synthetic raw data (once);
 2. ``build``     - the full dbt build, training both models (once);
 3. ``daily``     - the daily dbt build without retraining, ``--runs`` times on
-   the same warehouse.
+   the same warehouse;
+4. with ``--days N``: the build reads the export as it stood N - 1 days before
+   its end, and N daily jobs follow, the export growing by one day before each
+   (cut by ``data/export_cut.py``, not timed), each day's time printed;
+5. with ``--compare-pandas PAIRS``: the daily job and the plain pandas + LightGBM
+   script ``benchmarks/pandas_daily.py`` doing the same daily work, interleaved in
+   alternating order on the same export and models; the wall and CPU ratios.
 
 For every stage it records the wall time and the peak resident memory of the
 stage's process tree (the largest single process: dbt runs the Python models,
@@ -19,6 +25,7 @@ Prints an aligned table and writes everything to a JSON file.
 Usage:
     python scripts/benchmark.py --customers 240000 --runs 3 \\
         --out benchmarks/results/bench_240k.json
+    python scripts/benchmark.py --customers 240000 --runs 0 --days 30 --compare-pandas 5
 
 Generated data, warehouses, dbt's target folder and logs go to ``--workdir``
 (default: a new temporary folder, removed at the end unless ``--keep``), never
@@ -45,8 +52,10 @@ from importlib import metadata
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: days, pandas_comparison, config.days / pandas_pairs
 GNU_TIME = "/usr/bin/time"
+# the plain pandas + LightGBM script doing the same daily work (--compare-pandas)
+PANDAS_SCRIPT = PROJECT_DIR / "benchmarks" / "pandas_daily.py"
 TAIL_LINES = 60
 VERSIONED_PACKAGES = (
     "duckdb",
@@ -394,7 +403,82 @@ def stage_summary(runs: Sequence[Measurement]) -> dict:
     }
 
 
-def run_benchmark(*, customers: int, runs: int, seed: int, work: Workdir, method: str) -> dict:
+def _cut_for_day(work: Workdir, day: dt.date) -> Path:
+    """The export as it stood on the morning of ``day``, in the one folder the daily job
+    reads (``<workdir>/export``), replaced whole, as a user's export folder is each day."""
+    from segment_and_predict.data.export_cut import cut_export
+
+    export, incoming = work.root / "export", work.root / "export.incoming"
+    shutil.rmtree(incoming, ignore_errors=True)
+    cut_export(work.raw, incoming, day.isoformat())
+    shutil.rmtree(export, ignore_errors=True)
+    incoming.rename(export)
+    return export
+
+
+def run_days(
+    days: int, first_day: dt.date, cli: list[str], job_args: list[str], work: Workdir, **kw
+) -> tuple[list[Measurement], list[dict], list[dict]]:
+    """``days`` consecutive daily jobs, the export growing by one day before each."""
+    runs, results, rows = [], [], []
+    for k in range(days):
+        day = first_day + dt.timedelta(days=k)
+        _cut_for_day(work, day)
+        log(f"day {k + 1}/{days}: export up to {day} (not timed), daily job")
+        m, r = run_dbt_stage(f"day_{k + 1:02d}", [*cli, "daily", *job_args], work, **kw)
+        runs.append(m)
+        results.append(r)
+        rows.append({"day": k + 1, "scoring_date": day.isoformat(), **asdict(m)})
+        rows[-1]["dbt_elapsed_s"] = r["elapsed_time"]
+    return runs, results, rows
+
+
+def run_pandas_pairs(
+    runs: int, cli: list[str], job_args: list[str], export: Path, work: Workdir, **kw
+) -> dict:
+    """``runs`` pairs of (the project's daily job, the pandas script) on the same export and
+    models, interleaved and in alternating order (ABBA), so drift in the machine's load
+    falls on both alike."""
+    pandas_cmd = [sys.executable, str(PANDAS_SCRIPT), "--raw-data-path", str(export)]
+    pandas_cmd += ["--warehouse", str(work.warehouse), "--out", str(work.root / "pandas_out")]
+    project, plain = [], []
+    for i in range(runs):
+        order = ("project", "pandas") if i % 2 == 0 else ("pandas", "project")
+        for who in order:
+            log(f"pair {i + 1}/{runs}: {who}")
+            if who == "project":
+                m, _ = run_dbt_stage(
+                    f"pair_{i + 1}_project", [*cli, "daily", *job_args], work, **kw
+                )
+                project.append(m)
+            else:
+                plain.append(run_stage(f"pair_{i + 1}_pandas", pandas_cmd, work, **kw))
+
+    def cpu(m: Measurement) -> float:
+        return m.user_s + m.sys_s
+
+    med = statistics.median
+    return {
+        "script": str(PANDAS_SCRIPT.relative_to(PROJECT_DIR)),
+        "project": stage_summary(project),
+        "pandas": stage_summary(plain),
+        "project_cpu_s": summarize([cpu(m) for m in project]),
+        "pandas_cpu_s": summarize([cpu(m) for m in plain]),
+        "wall_ratio": round(med(m.wall_s for m in project) / med(m.wall_s for m in plain), 3),
+        "cpu_ratio": round(med(map(cpu, project)) / med(map(cpu, plain)), 3),
+    }
+
+
+def run_benchmark(
+    *,
+    customers: int,
+    runs: int,
+    seed: int,
+    work: Workdir,
+    method: str,
+    days: int = 0,
+    pandas_pairs: int = 0,
+) -> dict:
     cli = cli_command()
     env = dict(os.environ)
     # dbt's target folder (run_results.json, partial parse) and its log in the
@@ -404,8 +488,7 @@ def run_benchmark(*, customers: int, runs: int, seed: int, work: Workdir, method
     env["DBT_LOG_PATH"] = str(work.logs / "dbt")
     env["DBT_USE_COLORS"] = "false"  # plain stage logs (their tail is shown on failure)
     env.pop("SAP_DUCKDB_PATH", None)
-    job_args = ["--raw-data-path", str(work.raw), "--warehouse", str(work.warehouse)]
-    job_args += ["--project-dir", str(PROJECT_DIR)]
+    job_args = ["--warehouse", str(work.warehouse), "--project-dir", str(PROJECT_DIR)]
 
     log(f"work folder {work.root}; measuring with {method}")
     log(f"generate: {customers:,} customers (seed {seed})")
@@ -418,8 +501,16 @@ def run_benchmark(*, customers: int, runs: int, seed: int, work: Workdir, method
         env=env,
     )
     raw_info = raw_data_info(work.raw)
+    export, first_day, day_rows = work.raw, None, []
+    if days:
+        from segment_and_predict.data.export_cut import last_event_date
 
-    log("build: full dbt build with training")
+        # day 1 scores the morning `days - 1` days before the export's own default date
+        first_day = last_event_date(work.raw) + dt.timedelta(days=2 - days)
+        export = _cut_for_day(work, first_day)
+    job_args = ["--raw-data-path", str(export), *job_args]
+
+    log(f"build: full dbt build with training (export up to {first_day or 'its end'})")
     build, build_results = run_dbt_stage(
         "build", [*cli, "build", *job_args], work, method=method, env=env
     )
@@ -427,6 +518,10 @@ def run_benchmark(*, customers: int, runs: int, seed: int, work: Workdir, method
 
     daily_runs: list[Measurement] = []
     daily_results: list[dict] = []
+    if days:
+        daily_runs, daily_results, day_rows = run_days(
+            days, first_day, cli, job_args, work, method=method, env=env
+        )
     for i in range(1, runs + 1):
         log(f"daily {i}/{runs}: dbt build without retraining")
         m, results = run_dbt_stage(
@@ -435,6 +530,11 @@ def run_benchmark(*, customers: int, runs: int, seed: int, work: Workdir, method
         daily_runs.append(m)
         daily_results.append(results)
     daily_nodes = daily_node_medians(daily_results)
+    pairs = (
+        run_pandas_pairs(pandas_pairs, cli, job_args, export, work, method=method, env=env)
+        if pandas_pairs
+        else None
+    )
 
     return {
         "schema_version": SCHEMA_VERSION,
@@ -442,6 +542,8 @@ def run_benchmark(*, customers: int, runs: int, seed: int, work: Workdir, method
         "config": {
             "customers": customers,
             "runs": runs,
+            "days": days,
+            "pandas_pairs": pandas_pairs,
             "seed": seed,
             "measure": method,
             "command": cli,
@@ -462,6 +564,8 @@ def run_benchmark(*, customers: int, runs: int, seed: int, work: Workdir, method
             "build": stage_summary([build]),
             "daily": stage_summary(daily_runs),
         },
+        "days": day_rows,
+        "pandas_comparison": pairs,
         "dbt": {
             "build": {
                 "elapsed_s": build_results["elapsed_time"],
@@ -596,7 +700,66 @@ def format_report(result: dict, top: int = 20) -> str:
             [False, True, True, True, True],
         )
     )
+    lines += format_days(result.get("days") or [])
+    lines += format_pandas_comparison(result.get("pandas_comparison"))
     return "\n".join(lines)
+
+
+def format_days(days: Sequence[dict]) -> list[str]:
+    """The run of consecutive days: each day's time, and the last days against the first."""
+    if not days:
+        return []
+    rows = [
+        [
+            str(d["day"]),
+            d["scoring_date"],
+            f"{d['wall_s']:.1f}",
+            f"{d['user_s'] + d['sys_s']:.1f}",
+            f"{d['dbt_elapsed_s']:.1f}",
+            f"{d['peak_rss_mib']:,.0f}",
+        ]
+        for d in days
+    ]
+    walls = [d["wall_s"] for d in days]
+    n = min(5, len(walls))
+    first, last = statistics.median(walls[:n]), statistics.median(walls[-n:])
+    header = ["day", "scoring date", "wall s", "CPU s", "dbt elapsed s", "peak RSS MiB"]
+    return [
+        "",
+        f"{len(days)} consecutive days, the export growing by one day before each "
+        "(the cut is not timed)",
+        _table(header, rows, [True, False, True, True, True, True]),
+        f"last day / first day: {walls[-1] / walls[0]:.3f} (wall); median of the last {n} / "
+        f"median of the first {n}: {last / first:.3f}",
+    ]
+
+
+def format_pandas_comparison(pairs: dict | None) -> list[str]:
+    """The paired, interleaved comparison with the plain pandas + LightGBM script."""
+    if not pairs:
+        return []
+    rows = []
+    for who in ("project", "pandas"):
+        stage, cpu = pairs[who], pairs[f"{who}_cpu_s"]
+        rows.append(
+            [
+                "project daily job" if who == "project" else pairs["script"],
+                str(len(stage["runs"])),
+                f"{stage['wall_s']['median']:.1f}",
+                f"{stage['wall_s']['min']:.1f}",
+                f"{stage['wall_s']['max']:.1f}",
+                f"{cpu['median']:.1f}",
+                f"{stage['peak_rss_mib']['median']:,.0f}",
+            ]
+        )
+    header = ["same daily work", "runs", "wall s (median)", "min", "max", "CPU s (median)"]
+    return [
+        "",
+        "paired with the plain pandas + LightGBM script (interleaved, alternating order)",
+        _table(header + ["peak RSS MiB"], rows, [False] + [True] * 6),
+        f"project / pandas, medians: wall {pairs['wall_ratio']:.2f}x, "
+        f"CPU {pairs['cpu_ratio']:.2f}x",
+    ]
 
 
 # --------------------------------------------------------------------------- command line
@@ -624,6 +787,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="empty or new folder outside the repository for data, warehouse and dbt "
         "files (default: a new temporary folder)",
     )
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=0,
+        help="also run this many consecutive daily jobs after the build, the export growing "
+        "by one day before each (the build reads the export as it stood on day 1; e.g. 30)",
+    )
+    parser.add_argument(
+        "--compare-pandas",
+        type=int,
+        default=0,
+        metavar="PAIRS",
+        help="also run this many interleaved pairs of the daily job and the plain pandas + "
+        "LightGBM script benchmarks/pandas_daily.py on the same export (e.g. 5)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder at the end")
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default: 42)")
     parser.add_argument(
@@ -640,8 +818,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.runs < 1:
-        raise SystemExit("--runs must be at least 1")
+    if args.runs < 0 or args.days < 0 or args.compare_pandas < 0:
+        raise SystemExit("--runs, --days and --compare-pandas cannot be negative")
+    if args.runs + args.days < 1:
+        raise SystemExit("--runs or --days must be at least 1 (the daily job's figures)")
+    if args.days == 1:
+        raise SystemExit("--days must be at least 2 (day 1 is compared with the last day)")
     if args.customers < 1:
         raise SystemExit("--customers must be at least 1")
     method = args.measure
@@ -655,7 +837,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep = args.keep
     try:
         result = run_benchmark(
-            customers=args.customers, runs=args.runs, seed=args.seed, work=work, method=method
+            customers=args.customers,
+            runs=args.runs,
+            seed=args.seed,
+            work=work,
+            method=method,
+            days=args.days,
+            pandas_pairs=args.compare_pandas,
         )
     except StageError as exc:
         keep = True
