@@ -8,9 +8,11 @@
 {% test all_finite(model) %}
     {%- set checked = [] -%}
     {%- if execute -%}
-        {%- for column in adapter.get_columns_in_relation(model) -%}
-            {%- if column.dtype | upper in ('DOUBLE', 'FLOAT', 'REAL', 'FLOAT4', 'FLOAT8') -%}
-                {%- do checked.append(column.name) -%}
+        {#- described as a query: the model may be a subquery of the rows under test
+            (macros/test_scope.sql) -#}
+        {%- for column in run_query('describe select * from ' ~ model) -%}
+            {%- if column[1] | upper in ('DOUBLE', 'FLOAT', 'REAL', 'FLOAT4', 'FLOAT8') -%}
+                {%- do checked.append(column[0]) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endif -%}
