@@ -39,6 +39,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,8 +142,13 @@ def _columns(con, table: str) -> list[tuple[str, str]]:
     ]
 
 
-def _checksums(con, table: str, partition_column: str | None) -> dict[str, list]:
-    """{partition value or '': [rows, content hash]}: what decides whether to rewrite a file."""
+def _checksums(
+    con, table: str, partition_column: str | None, only: Collection[str] | None = None
+) -> dict[str, list]:
+    """{partition value or '': [rows, content hash]}: what decides whether to rewrite a file.
+
+    ``only``: hash just these partitions (YYYY-MM-DD), not the whole history.
+    """
     source = f"{PUBLIC_SCHEMA}.{_quote_ident(table)} as t"
     if partition_column is None:
         rows = con.execute(
@@ -150,27 +156,66 @@ def _checksums(con, table: str, partition_column: str | None) -> dict[str, list]
         ).fetchall()
     else:
         column = _quote_ident(partition_column)
+        where = ""
+        if only is not None:
+            if not only:
+                return {}
+            where = f" where {column} in ({', '.join(f'date {_quote_literal(k)}' for k in only)})"
         rows = con.execute(
             f"select strftime({column}, '%Y-%m-%d'), count(*), sum(hash(t))::varchar "
-            f"from {source} group by all order by 1"
+            f"from {source}{where} group by all order by 1"
         ).fetchall()
     return {key: [int(count), digest] for key, count, digest in rows}
 
 
-def _table_plan(con, table: str) -> dict:
+def _partition_checksums(
+    con, table: str, partition_column: str, rebuilt: set[str], previous_plan: dict | None
+) -> dict[str, list]:
+    """The checksums of a history table, hashing only what this run may have changed.
+
+    A partition of a date the run did not rebuild, whose row count and columns are
+    those of the previous snapshot, keeps the previous checksum (its file is linked);
+    the rebuilt dates, and any partition whose count or columns differ, are hashed.
+    """
+    column = _quote_ident(partition_column)
+    counts = dict(
+        con.execute(
+            f"select strftime({column}, '%Y-%m-%d'), count(*) "
+            f"from {PUBLIC_SCHEMA}.{_quote_ident(table)} group by all"
+        ).fetchall()
+    )
+    previous = (previous_plan or {}).get("checksums", {})
+    kept = {
+        key: previous[key]
+        for key, count in counts.items()
+        if key not in rebuilt and key in previous and previous[key][0] == count
+    }
+    hashed = _checksums(con, table, partition_column, only=sorted(set(counts) - set(kept)))
+    return dict(sorted({**kept, **hashed}.items()))
+
+
+def _table_plan(
+    con, table: str, rebuilt: set[str] | None = None, previous_plan: dict | None = None
+) -> dict:
     partition_column = PARTITIONED_TABLES.get(table)
-    columns = _columns(con, table)
+    columns = [[name, data_type] for name, data_type in _columns(con, table)]
     if partition_column is not None and partition_column not in {c for c, _ in columns}:
         raise PublishError(
             f"The public table {table} has no column {partition_column}, by which its "
             "history is published. Add the column back, or remove the table from "
             "PARTITIONED_TABLES in segment_and_predict/dbt/publish.py."
         )
-    return {
-        "partition_column": partition_column,
-        "columns": [[name, data_type] for name, data_type in columns],
-        "checksums": _checksums(con, table, partition_column),
-    }
+    if (
+        partition_column is not None
+        and rebuilt is not None
+        and previous_plan is not None
+        and previous_plan.get("columns") == columns
+        and previous_plan.get("partition_column") == partition_column
+    ):
+        checksums = _partition_checksums(con, table, partition_column, rebuilt, previous_plan)
+    else:
+        checksums = _checksums(con, table, partition_column)
+    return {"partition_column": partition_column, "columns": columns, "checksums": checksums}
 
 
 # Types Parquet has no exact equivalent for: DuckDB would write them as DOUBLE.
@@ -346,16 +391,42 @@ def _write_snapshot(con, plans: dict[str, dict], snapshot_dir: Path, previous: P
     return written, linked
 
 
-def publish_snapshot(con, publish_dir: str | os.PathLike[str]) -> PublishResult:
+def _previous_plans(previous: Path | None) -> dict[str, dict]:
+    if previous is None:
+        return {}
+    try:
+        return read_manifest(previous).get("tables", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def publish_snapshot(
+    con,
+    publish_dir: str | os.PathLike[str],
+    rebuilt_dates: Collection[dt.date | str] | None = None,
+) -> PublishResult:
     """Publish every table of schema main of ``con``'s current database; swap it in at once.
 
     Safe to interrupt at any point: until the final rename the previous
     snapshot stays current and untouched, and the next call removes what an
     interrupted one left behind. Publishing unchanged content again changes nothing.
+
+    ``rebuilt_dates``: the only as_of dates whose rows of the history tables
+    (:data:`PARTITIONED_TABLES`) can differ from the previous snapshot (the bi_snapshot
+    model passes the dates its run built: those tables rebuild whole dates and keep
+    the others). The other dates' partitions are then not hashed again when their row
+    count and columns are unchanged, so a day's publish reads the day, not the history.
+    None hashes everything.
     """
     started = time.perf_counter()
     publish_dir = Path(publish_dir).absolute()
-    plans = {table: _table_plan(con, table) for table in _public_tables(con)}
+    previous = current_snapshot(publish_dir)
+    rebuilt = None if rebuilt_dates is None else {str(d)[:10] for d in rebuilt_dates}
+    previous_plans = _previous_plans(previous) if rebuilt is not None else {}
+    plans = {
+        table: _table_plan(con, table, rebuilt, previous_plans.get(table))
+        for table in _public_tables(con)
+    }
     if not plans:
         raise PublishError(
             f"There is no table in schema {PUBLIC_SCHEMA} to publish: build the project first."
@@ -370,7 +441,6 @@ def publish_snapshot(con, publish_dir: str | os.PathLike[str]) -> PublishResult:
         )
         for table, plan in plans.items()
     ]
-    previous = current_snapshot(publish_dir)
     if previous is not None and previous == snapshot_dir.resolve():
         return PublishResult(snapshot_dir, tables, 0, 0, time.perf_counter() - started, False)
 

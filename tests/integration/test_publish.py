@@ -34,7 +34,9 @@ from segment_and_predict.dbt.publish import (
     PublishError,
     current_snapshot,
     default_publish_dir,
+    publish_snapshot,
     publish_warehouse,
+    read_manifest,
 )
 
 pytestmark = pytest.mark.integration
@@ -179,6 +181,58 @@ def test_a_day_writes_its_partition_and_links_the_unchanged_history(tmp_path):
     assert types["big_count"] == "HUGEINT" and types["as_of_date"] == "DATE"
 
 
+def _publish_rebuilt(warehouse: Path, publish_dir: Path, rebuilt: list[str]):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return publish_snapshot(con, publish_dir, rebuilt_dates=rebuilt)
+
+
+def test_a_run_hashes_only_the_dates_it_rebuilt_and_publishes_what_a_full_hash_would(tmp_path):
+    """The daily job's publish hashes the dates its run built (and any partition whose row
+    count or columns changed), not the whole history; its snapshot is the one hashing
+    everything would give."""
+    warehouse = _tiny_warehouse(tmp_path / "tiny.duckdb")
+    bi = tmp_path / "bi"
+    publish_warehouse(warehouse, bi)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into propensity_scores select customer_id, date '2026-11-02', "
+            "propensity, big_count from propensity_scores"
+        )
+    day = _publish_rebuilt(warehouse, bi, ["2026-11-02"])
+    assert (day.written_files, day.linked_files) == (1, 2)
+    assert not publish_warehouse(warehouse, bi).changed  # a full hash finds the same content
+
+    # a date the run did not name but whose row count changed is hashed and rewritten
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "delete from propensity_scores where as_of_date = '2026-11-01' and customer_id = 'c0'"
+        )
+    shrunk = _publish_rebuilt(warehouse, bi, ["2026-11-02"])
+    assert (shrunk.written_files, shrunk.linked_files) == (1, 2)
+    assert (
+        read_manifest(shrunk.snapshot_dir)["tables"]["propensity_scores"]["checksums"][
+            "2026-11-01"
+        ][0]
+        == 9
+    )
+    assert not publish_warehouse(warehouse, bi).changed
+
+    # a new column changes every partition: everything is hashed again
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table propensity_scores add column reason varchar")
+    widened = _publish_rebuilt(warehouse, bi, ["2026-11-02"])
+    assert (widened.written_files, widened.linked_files) == (2, 1)
+    assert not publish_warehouse(warehouse, bi).changed
+
+    # what is not hashed: a value changed on a date the run did not build, with the
+    # same row count, is not read (no dbt run does that: the history tables change
+    # only the dates a run built); the full hash sees it
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update propensity_scores set propensity = 0.5 where as_of_date = '2026-11-01'")
+    assert not _publish_rebuilt(warehouse, bi, ["2026-11-02"]).changed
+    assert publish_warehouse(warehouse, bi).changed
+
+
 def test_an_unwritable_publish_folder_is_a_plain_error(tmp_path):
     warehouse = _tiny_warehouse(tmp_path / "tiny.duckdb")
     not_a_folder = tmp_path / "bi"
@@ -203,6 +257,9 @@ def test_bi_snapshot_refs_every_public_table(built_warehouse):
     # docs/operations.md), so bi_snapshot does not depend on it; it is still
     # published with the rest of schema main.
     public = [name for name in public if name != "model_gate_checks"]
+    # int_snapshot_dates (not public): the dates the run built, the only ones whose
+    # partitions are hashed again
+    refs.remove("int_snapshot_dates")
     missing, extra = sorted(set(public) - set(refs)), sorted(set(refs) - set(public))
     assert refs == public, (
         "bi_snapshot must ref every table of schema main, so that it publishes after all "
