@@ -180,8 +180,8 @@ def _partition_checksums(
     column = _quote_ident(partition_column)
     counts = dict(
         con.execute(
-            f"select strftime({column}, '%Y-%m-%d'), count(*) "
-            f"from {PUBLIC_SCHEMA}.{_quote_ident(table)} group by all"
+            f"select strftime(day, '%Y-%m-%d'), rows from (select {column} as day, "
+            f"count(*) as rows from {PUBLIC_SCHEMA}.{_quote_ident(table)} group by all)"
         ).fetchall()
     )
     previous = (previous_plan or {}).get("checksums", {})

@@ -47,9 +47,19 @@ def _literal(value: object) -> str:
 
 
 def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
-    """The customer_features rows of the scoring date, read once into pandas."""
-    scoring_dates = snapshot_dates.filter("is_scoring_snapshot").select("as_of_date")
-    return features.join(scoring_dates, "as_of_date").df()
+    """The customer_features rows of the scoring date, read once into pandas.
+
+    Filtered by the date as a constant, so DuckDB skips the row groups of the other
+    dates: customer_features keeps every earlier day, and a join on the dates read
+    them all (the daily job grew by about 50 ms a day at 240K customers).
+    """
+    dates = snapshot_dates.filter("is_scoring_snapshot").select("as_of_date").fetchall()
+    if len(dates) != 1:
+        # no scoring date (or, against int_snapshot_dates' tests, several): the rows
+        # of every date marked, as a join gives them
+        scoring_dates = snapshot_dates.filter("is_scoring_snapshot").select("as_of_date")
+        return features.join(scoring_dates, "as_of_date").df()
+    return features.filter(f"as_of_date = date '{dates[0][0].isoformat()}'").df()
 
 
 def training_rows(features, labels, snapshot_dates, *, label: str, max_rows: int) -> pd.DataFrame:
