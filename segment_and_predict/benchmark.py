@@ -423,7 +423,8 @@ def run_days(
     runs, results, rows = [], [], []
     for k in range(days):
         day = first_day + dt.timedelta(days=k)
-        _cut_for_day(work, day)
+        if k:  # the build already left day 1's export in place
+            _cut_for_day(work, day)
         log(f"day {k + 1}/{days}: export up to {day} (not timed), daily job")
         m, r = run_dbt_stage(f"day_{k + 1:02d}", [*cli, "daily", *job_args], work, **kw)
         runs.append(m)

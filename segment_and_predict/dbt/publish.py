@@ -304,16 +304,22 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _previous_plans(previous: Path | None) -> dict[str, dict]:
+    """{table: plan} of the snapshot ``previous`` (its manifest), {} when unreadable."""
+    if previous is None:
+        return {}
+    try:
+        return read_manifest(previous).get("tables", {})
+    except (OSError, ValueError):
+        return {}
+
+
 def _previous_files(previous: Path | None) -> dict[str, list]:
     """{relative file: [rows, hash]} of the current snapshot, to reuse unchanged files."""
     if previous is None:
         return {}
-    try:
-        manifest = read_manifest(previous)
-    except (OSError, ValueError):
-        return {}
     files: dict[str, list] = {}
-    for table, plan in manifest.get("tables", {}).items():
+    for table, plan in _previous_plans(previous).items():
         for key, checksum in plan.get("checksums", {}).items():
             relative = _relative_file(table, plan.get("partition_column"), key)
             if (previous / relative).is_file():
@@ -389,15 +395,6 @@ def _write_snapshot(con, plans: dict[str, dict], snapshot_dir: Path, previous: P
     _swap_current(publish_dir, snapshot_dir)
     _prune(publish_dir, snapshot_dir)
     return written, linked
-
-
-def _previous_plans(previous: Path | None) -> dict[str, dict]:
-    if previous is None:
-        return {}
-    try:
-        return read_manifest(previous).get("tables", {})
-    except (OSError, ValueError):
-        return {}
 
 
 def publish_snapshot(
