@@ -90,8 +90,19 @@ def _log_likelihood(log_params: np.ndarray, x, t_x, T) -> np.ndarray:
 
 def _gradient(log_params: np.ndarray, x, t_x, T) -> np.ndarray:
     """d log-likelihood / d log(r, alpha, a, b), shape (n, 4)."""
+    return _log_likelihood_and_gradient(log_params, x, t_x, T)[1]
+
+
+def _log_likelihood_and_gradient(
+    log_params: np.ndarray, x, t_x, T
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_log_likelihood` and :func:`_gradient` from one evaluation of their terms.
+
+    The fit needs both at every step; the terms (log-gamma and log-beta of every
+    customer) are most of the cost, so they are computed once for the two.
+    """
     r, alpha, a, b = np.exp(log_params)
-    _, alive, dropped = _parts(log_params, x, t_x, T)
+    common, alive, dropped = _parts(log_params, x, t_x, T)
     total = np.logaddexp(alive, dropped)
     w_alive, w_dropped = np.exp(alive - total), np.exp(dropped - total)
     psi = special.digamma
@@ -114,7 +125,7 @@ def _gradient(log_params: np.ndarray, x, t_x, T) -> np.ndarray:
         - psi(b)
         + psi(a + b)
     )
-    return np.column_stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+    return common + total, np.column_stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
 
 
 def fit(x, t_x, T) -> BgNbdParams:
@@ -137,8 +148,9 @@ def fit(x, t_x, T) -> BgNbdParams:
     weights = distinct["count"].to_numpy("float64") / x.size
 
     def loss(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        value = -float(np.dot(weights, _log_likelihood(log_params, ux, ut, uT)))
-        grad = -(weights @ _gradient(log_params, ux, ut, uT))
+        per_triple, per_triple_gradient = _log_likelihood_and_gradient(log_params, ux, ut, uT)
+        value = -float(np.dot(weights, per_triple))
+        grad = -(weights @ per_triple_gradient)
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return 1e300, np.zeros(4)
         return value, grad

@@ -52,6 +52,16 @@ def test_the_gradient_is_the_derivative_of_the_log_likelihood():
     np.testing.assert_allclose(analytic, numeric, rtol=1e-5)
 
 
+def test_the_fit_evaluates_the_same_log_likelihood_and_gradient_in_one_pass():
+    # the fit's loss computes both from one evaluation of their terms: it must be
+    # exactly the log-likelihood and gradient above, not a variant of them
+    x, t_x, T = simulate(500, TRUE, seed=5)
+    at = np.log([0.4, 12.0, 1.3, 2.0])
+    value, gradient = btyd._log_likelihood_and_gradient(at, x, t_x, T)
+    np.testing.assert_array_equal(value, btyd._log_likelihood(at, x, t_x, T))
+    np.testing.assert_array_equal(gradient, btyd._gradient(at, x, t_x, T))
+
+
 def test_the_fit_does_not_depend_on_the_order_of_the_rows():
     x, t_x, T = simulate(20_000, TRUE, seed=5)
     order = np.random.default_rng(0).permutation(x.size)
