@@ -490,6 +490,7 @@ def daily_build(
     *,
     as_of_date: str = "default",
     dbt_vars: Mapping[str, object] | None = None,
+    full_refresh: bool = False,
     **kwargs,
 ):
     """Everything but retraining: features, scores, segments, marts and their data tests.
@@ -497,11 +498,16 @@ def daily_build(
     dbt unit tests check the SQL logic on fixed inputs, and the staging tests
     tagged implied_by_quarantine check what the quarantine guarantees; neither
     tests the day's data, so they run in the full build and in CI, not every day.
+    With ``full_refresh`` every selected model is rebuilt from the export alone
+    (dbt's ``--full-refresh``: the history tables keep only this run's dates),
+    with the serving models as they are: what a day's incremental run must equal
+    (tests/integration/test_as_of_pipeline.py).
     """
     kwargs.setdefault("on_working_copy", True)
     return run_dbt(
         [
             "build",
+            *(["--full-refresh"] if full_refresh else []),
             "--exclude",
             TRAINING_SELECTOR,
             QUARANTINE_IMPLIED_SELECTOR,

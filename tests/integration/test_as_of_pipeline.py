@@ -14,9 +14,18 @@ export rather than the date (tests/support/as_of_proof.py):
 - data_sources and data_quality_issues: the row counts of the export read.
 
 Run on the small generated data and on the CDNOW excerpt.
+
+The daily chain (issue 20): after the build on the cut export, daily jobs on
+consecutive days, the export growing by a day before each, must publish for the
+last date exactly (bit for bit) the features, scores, reasons and segments that a
+rebuild from scratch of that date gives with the same serving models; a day's
+job leaves the earlier days as they were. The guard any incremental path has to
+pass.
 """
 
 from __future__ import annotations
+
+import shutil
 
 import pandas as pd
 import pytest
@@ -25,7 +34,7 @@ from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.data.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
 from segment_and_predict.data.export_cut import cut_export
-from segment_and_predict.dbt.jobs import Warehouse, full_build
+from segment_and_predict.dbt.jobs import Warehouse, daily_build, full_build
 
 pytestmark = pytest.mark.integration  # every test here builds with dbt
 
@@ -34,6 +43,12 @@ EXCERPT = REPO_ROOT / "tests" / "data" / "cdnow_excerpt.txt"
 # before its end, so the full export holds plenty of rows after the date.
 GENERATED_AS_OF = "2026-08-15"
 CDNOW_AS_OF = "1998-03-01"
+# The daily jobs after the build on the export cut at GENERATED_AS_OF: one a day,
+# the export growing by a day before each, as a scheduled job meets it.
+DAILY_DATES = ("2026-08-16", "2026-08-17")
+# What a daily job publishes for its date, one row per customer: the features,
+# the scores with their reasons, the segments.
+DAILY_TABLES = ("customer_features", "propensity_scores", "customer_segments")
 
 
 def _build_full_and_cut(raw, base, as_of_date, dbt_vars=None):
@@ -110,3 +125,66 @@ def test_cdnow_gives_the_same_tables_with_and_without_the_future(cdnow_builds):
 def test_cdnow_labels_end_by_the_as_of_date(cdnow_builds):
     _, warehouses = cdnow_builds
     _assert_every_label_window_ends_by(warehouses["full"], CDNOW_AS_OF)
+
+
+def _rows_of_date(warehouse, table, as_of_date):
+    rows = read_table(
+        warehouse, f"select * from main.{table} where as_of_date = date '{as_of_date}'"
+    )
+    return rows.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def daily_chain(generated_builds, small_raw_data, tmp_path_factory):
+    """Daily jobs on consecutive days after the cut build, and a from-scratch rebuild of the last.
+
+    The chain: a copy of the warehouse built on the export cut at GENERATED_AS_OF,
+    then one daily job per date of DAILY_DATES, each on the export as it stood that
+    morning. The rebuild: another copy of that warehouse, then the last date's
+    daily job with --full-refresh (every selected model built from the export
+    alone), so both serve the same trained models.
+    """
+    base = tmp_path_factory.mktemp("daily_chain")
+    built = generated_builds[1]["cut"].warehouse_path
+    chain_file, rebuilt_file = base / "chain.duckdb", base / "rebuilt.duckdb"
+    shutil.copyfile(built, chain_file)
+    shutil.copyfile(built, rebuilt_file)
+    first_day_rows = {}
+    for day in DAILY_DATES:
+        raw = base / f"raw_{day}"
+        cut_export(small_raw_data, raw, day)
+        chain = Warehouse.from_paths(REPO_ROOT, raw, chain_file)
+        assert_dbt_ok(daily_build(chain, as_of_date=day, capture=True))
+        if day == DAILY_DATES[0]:
+            first_day_rows = {t: _rows_of_date(chain, t, day) for t in DAILY_TABLES}
+    rebuilt = Warehouse.from_paths(REPO_ROOT, raw, rebuilt_file)
+    assert_dbt_ok(daily_build(rebuilt, as_of_date=DAILY_DATES[-1], full_refresh=True, capture=True))
+    return chain, rebuilt, first_day_rows
+
+
+def test_daily_jobs_on_consecutive_days_equal_a_rebuild_from_scratch(daily_chain):
+    # issue 20: what the daily job publishes for its date does not depend on the
+    # history tables' earlier days (or on how they were built), bit for bit
+    chain, rebuilt, _ = daily_chain
+    last = DAILY_DATES[-1]
+    for table in DAILY_TABLES:
+        incremental = _rows_of_date(chain, table, last)
+        from_scratch = _rows_of_date(rebuilt, table, last)
+        assert len(incremental) > 1000, f"{table} has no rows for {last}"
+        pd.testing.assert_frame_equal(incremental, from_scratch, check_exact=True, obj=table)
+    # the two really took different paths: the chain kept every day, the rebuild one
+    for table in DAILY_TABLES:
+        dates = read_table(chain, f"select distinct as_of_date::varchar as d from main.{table}")
+        assert set(DAILY_DATES) | {GENERATED_AS_OF} <= set(dates["d"]), table
+        rebuilt_dates = read_table(
+            rebuilt, f"select distinct as_of_date::varchar as d from main.{table}"
+        )
+        assert GENERATED_AS_OF not in set(rebuilt_dates["d"]), table
+
+
+def test_a_daily_job_leaves_the_earlier_days_as_they_were(daily_chain):
+    chain, _, first_day_rows = daily_chain
+    for table, rows in first_day_rows.items():
+        pd.testing.assert_frame_equal(
+            _rows_of_date(chain, table, DAILY_DATES[0]), rows, check_exact=True, obj=table
+        )
