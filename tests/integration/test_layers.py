@@ -53,3 +53,28 @@ def test_staging_reads_only_the_raw_export(models):
         ), node["name"]
         if node["name"].startswith("stg_"):
             assert any(p.startswith("source.") for p in node["depends_on"]["nodes"]), node["name"]
+
+
+def test_the_daily_job_leaves_out_every_model_that_reads_only_what_training_writes(models):
+    # A model whose parents are all training models (the registries, serving_models)
+    # or seeds changes only in a run that trains: tagged training, the daily job
+    # (dbt build --exclude tag:training) does not rebuild it for nothing.
+    def is_training(unique_id: str) -> bool:
+        return "training" in models[unique_id]["tags"]
+
+    untagged = []
+    for unique_id, node in models.items():
+        parents = node["depends_on"]["nodes"]
+        model_parents = [p for p in parents if p in models]
+        others = [p for p in parents if p not in models and not p.startswith("seed.")]
+        if (
+            model_parents
+            and not others
+            and all(is_training(p) for p in model_parents)
+            and not is_training(unique_id)
+        ):
+            untagged.append(node["name"])
+    assert untagged == [], f"read only training outputs but are rebuilt daily: {untagged}"
+    assert {"propensity_curves", "segment_model_comparison"} <= {
+        node["name"] for unique_id, node in models.items() if is_training(unique_id)
+    }
