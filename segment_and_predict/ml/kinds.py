@@ -23,7 +23,7 @@ values over as ``config``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -67,6 +67,9 @@ class ModelKind:
     serve: Callable[[pd.DataFrame, str, str], pd.DataFrame]  # features, model_json, model_id
     config_keys: tuple[str, ...]  # the settings ``prepare`` reads (the model's config)
     served_schema: pa.Schema  # the served table's columns, for when nothing serves
+    # model_json -> the customer_features columns ``serve`` reads besides the keys
+    # (customer_id, as_of_date), so only those are read; None: every column
+    input_columns: Callable[[str], Sequence[str]] | None = None
 
 
 def serving_model_json(kind: ModelKind, dbt, session) -> str | None:
@@ -128,5 +131,12 @@ def serve_job(kind: ModelKind, dbt):
     if serving is None:
         return nothing_served(kind.served_schema)
     model_id, model_json = serving
-    features = scoring_snapshot(dbt.ref("customer_features"), dbt.ref("int_snapshot_dates"))
-    return with_date_column(kind.serve(features, model_json, model_id))
+    features = dbt.ref("customer_features")
+    if kind.input_columns is not None:
+        # a column the model needs and the table lacks is left for the model to name
+        wanted = {"customer_id", "as_of_date", *kind.input_columns(model_json)}
+        features = features.select(
+            ", ".join(f'"{name}"' for name in features.columns if name in wanted)
+        )
+    snapshot = scoring_snapshot(features, dbt.ref("int_snapshot_dates"))
+    return with_date_column(kind.serve(snapshot, model_json, model_id))

@@ -22,6 +22,7 @@ from segment_and_predict.ml.kinds import ModelKind, TrainingRun
 from segment_and_predict.ml.labels import label_column
 from segment_and_predict.ml.segmentation.inputs import observed_purchase_rates, segmenter_snapshots
 from segment_and_predict.ml.segmentation.preprocessing import feature_specs_from_catalog
+from segment_and_predict.ml.segmentation.segmenter import Segmenter
 from segment_and_predict.ml.segmentation.training import (
     assign_segments,
     library_versions,
@@ -105,4 +106,5 @@ SEGMENTS = ModelKind(
         "new_customer_days",
     ),
     served_schema=SEGMENTS_SCHEMA,
+    input_columns=lambda model_json: Segmenter.from_json(model_json).input_columns_,
 )

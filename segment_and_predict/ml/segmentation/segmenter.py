@@ -212,6 +212,16 @@ class Segmenter:
         return self
 
     # ------------------------------------------------------------ predict
+    @property
+    def input_columns_(self) -> list[str]:
+        """The customer_features columns :meth:`assign_with_rule` reads (the keys aside):
+        the preprocessor's sources and, with the new-customer rule, ``tenure_days``."""
+        self._check_fitted()
+        columns = {col["source"] for col in self.preprocessor_.columns_}
+        if self.new_customer_days is not None:
+            columns.add("tenure_days")
+        return sorted(columns)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "centroids_"):
             raise ValueError("Segmenter is not fitted yet; call fit() or load it from JSON.")

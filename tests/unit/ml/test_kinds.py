@@ -4,6 +4,7 @@ DuckDB and a stand-in for the object dbt hands a Python model."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -163,6 +164,29 @@ def test_serving_applies_the_named_model_to_the_scoring_date_or_serves_nothing()
     assert served["score"].tolist() == [30.0, 40.0]  # only the scoring date, 2024-02-01
     assert served["as_of_date"].tolist() == [date(2024, 2, 1)] * 2
     assert set(served["model_id"]) == {"toy-1"}
+
+
+def test_serving_reads_only_the_columns_the_kind_names():
+    session = _session()
+    session.execute("alter table customer_features add column unused double default 1.0")
+    seen = []
+
+    def serve(features, model_json, model_id):
+        seen.append(list(features.columns))
+        return features[["customer_id", "as_of_date"]]
+
+    kind = dataclasses.replace(_toy_kind([]), serve=serve, input_columns=lambda _: ["orders_365d"])
+    registry = registry_row_frame(
+        {"toy_model_id": "toy-1", "trained_at": "2024-02-01T00:00:00Z", "model_json": "{}"}
+    )
+    session.register("registry", registry)
+    session.execute("create table toy_models as select * from registry")
+    session.execute(
+        "create table serving_models as select 'toy' as model_kind, 'toy-1' as serving_model_id"
+    )
+    served = serve_job(kind, FakeDbt(session, this="toy_scores", is_incremental=False))
+    assert seen == [["customer_id", "as_of_date", "orders_365d"]]
+    assert len(served) == 2
 
 
 def _config_keys_named(path: Path) -> set[str]:

@@ -407,6 +407,22 @@ def test_new_customers_form_their_own_segment_at_fit_and_assignment(features4):
     np.testing.assert_array_equal(reloaded.predict(features), ids)
 
 
+def test_assignment_reads_only_the_columns_the_segmenter_names(features4):
+    # the daily job reads only these columns of customer_features (ModelKind.input_columns)
+    features = _with_new_customers(features4)
+    result = train_segmenter(features, k_values=range(3, 7), new_customer_days=90, **FAST)
+    model_json = result.registry_row["model_json"]
+    columns = Segmenter.from_json(model_json).input_columns_
+    assert "tenure_days" in columns and len(columns) < len(features.columns) - 2
+    narrow = features[["customer_id", "as_of_date", *columns]]
+    pd.testing.assert_frame_equal(
+        assign_segments(narrow, model_json), assign_segments(features, model_json)
+    )
+    # without the new-customer rule, tenure is read only if the clustering uses it
+    plain = train_segmenter(features4, k_values=range(3, 7), **FAST).model
+    assert set(plain.input_columns_) == {c["source"] for c in plain.preprocessor_.columns_}
+
+
 def test_without_the_rule_young_customers_are_clustered_like_everyone(features4):
     features = _with_new_customers(features4)
     result = train_segmenter(features, k_values=range(3, 7), **FAST)
