@@ -7,6 +7,7 @@ model ``serving_models`` names) and their rows by the same rules.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -58,8 +59,42 @@ def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
     if len(dates) != 1:
         # no scoring date (or, against int_snapshot_dates' tests, several): the rows
         # of every date marked, as a join gives them
-        return features.join(scoring_dates, "as_of_date").df()
-    return features.filter(f"as_of_date = date '{dates[0][0].isoformat()}'").df()
+        return relation_frame(features.join(scoring_dates, "as_of_date"))
+    return relation_frame(features.filter(f"as_of_date = date '{dates[0][0].isoformat()}'"))
+
+
+# The pandas types a relation's columns get in relation_frame: those DuckDB's own
+# .df() gives (strings Arrow-backed, nullable integers and booleans), so every
+# reader of a frame sees the same values and null markers either way.
+_PANDAS_TYPES = {
+    pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
+    pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+}
+
+
+def relation_frame(relation) -> pd.DataFrame:
+    """A DuckDB relation's rows as a pandas DataFrame, read through Arrow.
+
+    DuckDB's ``.df()`` builds each text column one Python str at a time (at 240K
+    customers 0.45 s for the scoring snapshot, most of it its six text columns);
+    through Arrow the same frame takes about a quarter of that. Dates arrive as
+    datetime64, decimals as float64, integers and booleans as pandas' nullable types.
+    """
+    result = relation.arrow()
+    table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    for index, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):  # float64, as .df() gives (not Decimal objects)
+            table = table.set_column(index, field.name, table.column(index).cast(pa.float64()))
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get, date_as_object=False)
+    for field in table.schema:
+        if pa.types.is_date(field.type):
+            frame[field.name] = frame[field.name].astype("datetime64[us]")  # as .df() gives
+    return frame
 
 
 def training_rows(features, labels, snapshot_dates, *, label: str, max_rows: int) -> pd.DataFrame:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
+from segment_and_predict.data.values import as_text, to_float
 from segment_and_predict.ml.labels import label_column
-from segment_and_predict.ml.serving import fetch_in_key_order, in_key_order, training_rows
+from segment_and_predict.ml.segmentation.preprocessing import numeric_column
+from segment_and_predict.ml.serving import (
+    fetch_in_key_order,
+    in_key_order,
+    relation_frame,
+    training_rows,
+)
 
 LABEL = label_column()
 
@@ -112,3 +120,32 @@ def test_the_empty_scores_have_the_columns_of_real_scores():
     from segment_and_predict.ml.serving import SCORES_SCHEMA
 
     assert SCORES_SCHEMA.names == list(SCORE_COLUMNS)
+
+
+def test_a_frame_read_through_arrow_holds_the_values_duckdb_df_gives():
+    # relation_frame replaces .df() for the scoring snapshot: every reader (the
+    # encoder's to_float / as_text, the segmenter's numeric_column) must see the
+    # same values and nulls, whatever the column type and however many nulls
+    con = duckdb.connect()
+    relation = con.sql(
+        "select * from (values "
+        "('a', 1, 10, true, 1.5, date '2024-01-01', 7::integer, 0.1), "
+        "(null, null, 20, null, 'nan'::double, date '2024-01-02', null, null), "
+        "('c', 3, 30, false, null, null, 9::integer, 2.5), "
+        "('d', -4, 40, true, 'inf'::double, date '2024-01-04', 0::integer, -3.7)) "
+        "as t(text, int_nulls, int_full, flag, number, day, small, fixed_point)"
+    )
+    arrow_frame, duckdb_frame = relation_frame(relation), relation.df()
+    assert list(arrow_frame.columns) == list(duckdb_frame.columns)
+    for name in ("int_nulls", "int_full", "flag", "number", "small", "fixed_point"):
+        np.testing.assert_array_equal(
+            to_float(arrow_frame[name]).to_numpy(), to_float(duckdb_frame[name]).to_numpy()
+        )
+        np.testing.assert_array_equal(
+            numeric_column(arrow_frame, name), numeric_column(duckdb_frame, name)
+        )
+    assert as_text(arrow_frame["text"]).tolist() == as_text(duckdb_frame["text"]).tolist()
+    assert arrow_frame["text"].dtype == duckdb_frame["text"].dtype
+    pd.testing.assert_series_equal(arrow_frame["day"], duckdb_frame["day"])
+    # an empty relation keeps its columns
+    assert list(relation_frame(relation.filter("false")).columns) == list(duckdb_frame.columns)
