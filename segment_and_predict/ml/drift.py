@@ -163,7 +163,10 @@ def _with_counts(distribution: dict, values: pd.Series | np.ndarray) -> dict:
         out["null_count"] = int(missing.sum())
         out["mean"] = float(x[~missing].mean()) if (~missing).any() else None
     elif distribution["kind"] == CATEGORICAL:
-        text = as_text(pd.Series(values))
+        series = pd.Series(values)
+        # text columns (what DuckDB returns) are counted as they are; anything else
+        # (numbers, booleans as categories) as the text as_text gives
+        text = series if isinstance(series.dtype, pd.StringDtype) else as_text(series)
         missing = text.isna()
         counts = text[~missing].value_counts()
         levels = distribution["levels"]

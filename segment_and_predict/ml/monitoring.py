@@ -28,6 +28,7 @@ from segment_and_predict.ml.drift import (
     typed_table,
 )
 from segment_and_predict.ml.propensity.metrics import ranking_metrics
+from segment_and_predict.ml.serving import relation_frame
 
 # monitoring_realised_performance, column for column as its YAML declares
 # (python_models/monitoring/_ml_monitoring__models.yml; a unit test keeps the two equal).
@@ -116,7 +117,9 @@ def feature_drift_table(features, scores, registry, snapshot_dates) -> pa.Table:
     rows = []
     if reference is not None:
         wanted = ", ".join(f'"{name}"' for name in reference["features"])
-        today = features.filter(f"as_of_date = {_literal(as_of_date)}").select(wanted).df()
+        today = relation_frame(
+            features.filter(f"as_of_date = {_literal(as_of_date)}").select(wanted)
+        )
         rows = feature_drift(reference, today, as_of_date)
     return typed_table(
         [{**row, "as_of_date": as_of_date, "model_id": model_id} for row in rows], DRIFT_SCHEMA
@@ -129,7 +132,9 @@ def score_drift_table(scores, registry, snapshot_dates) -> pa.Table:
     model_id, reference = serving_reference(scores, registry, as_of_date)
     rows = []
     if reference is not None:
-        today = scores.filter(f"as_of_date = {_literal(as_of_date)}").select("propensity").df()
+        today = relation_frame(
+            scores.filter(f"as_of_date = {_literal(as_of_date)}").select("propensity")
+        )
         rows = score_drift(reference, today["propensity"])
     return typed_table(
         [{**row, "as_of_date": as_of_date, "model_id": model_id} for row in rows], DRIFT_SCHEMA

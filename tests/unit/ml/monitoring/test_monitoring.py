@@ -80,6 +80,25 @@ def test_categorical_bins_count_new_values_as_other_and_nulls_as_missing():
     assert row["largest_shift_bin"] == "other" and row["psi"] > 0.25
 
 
+@pytest.mark.parametrize(
+    "dtype", ["object", pd.StringDtype("pyarrow"), pd.StringDtype("pyarrow", na_value=np.nan)]
+)
+def test_categorical_counts_do_not_depend_on_how_the_text_is_stored(dtype):
+    # DuckDB hands text over Arrow-backed, counted as it is; a Python object column
+    # goes through as_text: both give the same bins
+    reference = drift.categorical_distribution(pd.Series(["a", "b", "b", None]), levels=["a", "b"])
+    values = pd.Series(["a", "z", None, "b", "b", "a", "a"], dtype=dtype)
+    counted = drift.bin_counts(reference, values)
+    assert (counted["counts"], counted["other_count"], counted["null_count"]) == ([3, 2], 1, 1)
+    # booleans taken as categories count as their text
+    flags = drift.categorical_distribution(pd.Series([True, False, None], dtype="boolean"))
+    assert flags["levels"] == ["False", "True"]
+    assert drift.bin_counts(flags, pd.Series([True, True, None], dtype="boolean"))["counts"] == [
+        0,
+        2,
+    ]
+
+
 def _frame(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
