@@ -63,9 +63,10 @@ def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
     return relation_frame(features.filter(f"as_of_date = date '{dates[0][0].isoformat()}'"))
 
 
-# The pandas types a relation's columns get in relation_frame: those DuckDB's own
-# .df() gives (strings Arrow-backed, nullable integers and booleans), so every
-# reader of a frame sees the same values and null markers either way.
+# The pandas types a relation's columns get in relation_frame: text Arrow-backed
+# with NaN for null (as DuckDB's own .df() gives it), integers and booleans always
+# pandas' nullable types (.df() gives those only to columns holding a null), so
+# every reader sees the same values and nulls either way (tests/unit/ml/test_serving.py).
 _PANDAS_TYPES = {
     pa.string(): pd.StringDtype("pyarrow", na_value=np.nan),
     pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan),
