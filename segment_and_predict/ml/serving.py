@@ -88,14 +88,16 @@ def relation_frame(relation) -> pd.DataFrame:
     """
     result = relation.arrow()
     table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    # decimals and dates as .df() gives them: float64 (not Decimal objects), datetime64[us]
     for index, field in enumerate(table.schema):
-        if pa.types.is_decimal(field.type):  # float64, as .df() gives (not Decimal objects)
-            table = table.set_column(index, field.name, table.column(index).cast(pa.float64()))
-    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get, date_as_object=False)
-    for field in table.schema:
-        if pa.types.is_date(field.type):
-            frame[field.name] = frame[field.name].astype("datetime64[us]")  # as .df() gives
-    return frame
+        if pa.types.is_decimal(field.type):
+            target = pa.float64()
+        elif pa.types.is_date(field.type):
+            target = pa.timestamp("us")
+        else:
+            continue
+        table = table.set_column(index, field.name, table.column(index).cast(target))
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
 
 
 def training_rows(features, labels, snapshot_dates, *, label: str, max_rows: int) -> pd.DataFrame:
