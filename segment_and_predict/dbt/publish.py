@@ -45,6 +45,8 @@ from pathlib import Path
 
 import duckdb
 
+from segment_and_predict.data.raw_files import duckdb_literal_path
+
 PUBLIC_SCHEMA = "main"
 # History tables (customer x as_of_date) are written one Parquet file per date.
 PARTITIONED_TABLES = {
@@ -266,12 +268,14 @@ def _view_sql(snapshot_dir: Path, table: str, plan: dict) -> str:
         select = ", ".join(f"cast(null as {t}) as {_quote_ident(c)}" for c, t in columns)
         return f"select {select} where false"
     names = _select_for_view(columns)
+    # The folder is literal ('bi [1]' is that folder, not the glob 'bi 1'); only
+    # the partition wildcards are a pattern.
     if partition_column is None:
-        path = snapshot_dir / _relative_file(table, None, "")
-        return f"select {names} from read_parquet({_quote_literal(str(path))})"
-    pattern = snapshot_dir / "parquet" / table / "*" / "*.parquet"
+        path = duckdb_literal_path(str(snapshot_dir / _relative_file(table, None, "")))
+        return f"select {names} from read_parquet({_quote_literal(path)})"
+    pattern = duckdb_literal_path(str(snapshot_dir / "parquet" / table)) + "/*/*.parquet"
     return (
-        f"select {names} from read_parquet({_quote_literal(str(pattern))}, "
+        f"select {names} from read_parquet({_quote_literal(pattern)}, "
         f"hive_partitioning = true, "
         f"hive_types = {{{_quote_literal(partition_column)}: 'DATE'}})"
     )

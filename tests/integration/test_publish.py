@@ -181,6 +181,16 @@ def test_a_day_writes_its_partition_and_links_the_unchanged_history(tmp_path):
     assert types["big_count"] == "HUGEINT" and types["as_of_date"] == "DATE"
 
 
+def test_a_publish_folder_with_glob_characters_is_read_literally(tmp_path):
+    # Before: the views read '<folder>/parquet/<table>/*/*.parquet' as one glob,
+    # so a folder named 'bi [1]' matched nothing and the daily job failed.
+    warehouse = _tiny_warehouse(tmp_path / "tiny.duckdb")
+    published = publish_warehouse(warehouse, tmp_path / "it's bi [1] é")
+    with duckdb.connect(str(published.snapshot_dir / DUCKDB_FILE_NAME), read_only=True) as con:
+        assert con.execute("select count(*) from propensity_scores").fetchone()[0] == 10
+        assert con.execute("select count(*) from segment_profiles").fetchone()[0] == 1
+
+
 def _publish_rebuilt(warehouse: Path, publish_dir: Path, rebuilt: list[str]):
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return publish_snapshot(con, publish_dir, rebuilt_dates=rebuilt)
