@@ -16,6 +16,9 @@
 -- Built after customer_labels and its tests, though it reads no label: a run
 -- that cannot train (too few labelled snapshots) stops before any feature,
 -- model or score changes (docs/bad_inputs.md).
+-- A run that does not train then moves the dates older than feature_history_days
+-- before the scoring date to Parquet beside the warehouse (post_hook,
+-- macros/feature_history.sql).
 -- depends_on: {{ ref('customer_labels') }}
 {{ config(
     materialized='incremental',
@@ -23,6 +26,7 @@
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
     pre_hook="{{ drop_undeclared_columns() }}",
+    post_hook="{{ archive_feature_history() }}",
 ) }}
 
 with

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .history import HISTORY_DIR_ENV, default_history_dir
 from .preflight import (
     PreflightError,
     missing_models_problem,
@@ -356,6 +357,9 @@ def run_dbt(
     # (docs/bi.md). Set here from the warehouse the user named, so a run on a
     # working copy of it still publishes to the same place.
     env.setdefault(PUBLISH_DIR_ENV, str(default_publish_dir(warehouse.warehouse_path)))
+    # Where customer_features' older dates go (macros/feature_history.sql), for
+    # the same reason.
+    env.setdefault(HISTORY_DIR_ENV, str(default_history_dir(warehouse.warehouse_path)))
     env.update(extra_env or {})
     command = [
         dbt_executable(),

@@ -14,15 +14,25 @@ connection dbt opens has them:
 - ``unknown_vars_problem(vars_json, project_dir)``: NULL when every var given
   on the command line is one of dbt_project.yml's, otherwise a sentence with
   the closest known name (:mod:`segment_and_predict.dbt.project`).
+- ``make_folder(path)``: creates the folder (and its parents) and returns the
+  path; DuckDB's COPY writes a file only into a folder that exists
+  (macros/feature_history.sql).
 """
 
 from __future__ import annotations
+
+import os
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from segment_and_predict.data.raw_checks import raw_table_problem
 from segment_and_predict.data.raw_files import raw_table_files_json
 from segment_and_predict.dbt.project import unknown_vars_problem_json
+
+
+def make_folder(path: str) -> str:
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 class Plugin(BasePlugin):
@@ -48,5 +58,12 @@ class Plugin(BasePlugin):
             ["VARCHAR", "VARCHAR"],
             "VARCHAR",
             null_handling="special",
+            side_effects=True,
+        )
+        conn.create_function(
+            "make_folder",
+            make_folder,
+            ["VARCHAR"],
+            "VARCHAR",
             side_effects=True,
         )

@@ -34,7 +34,9 @@ from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
 
 from segment_and_predict.data.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
 from segment_and_predict.data.export_cut import cut_export
+from segment_and_predict.dbt.history import default_history_dir
 from segment_and_predict.dbt.jobs import Warehouse, daily_build, full_build
+from segment_and_predict.dbt.project import project_vars
 
 pytestmark = pytest.mark.integration  # every test here builds with dbt
 
@@ -188,3 +190,37 @@ def test_a_daily_job_leaves_the_earlier_days_as_they_were(daily_chain):
         pd.testing.assert_frame_equal(
             _rows_of_date(chain, table, DAILY_DATES[0]), rows, check_exact=True, obj=table
         )
+
+
+def test_the_daily_job_moves_features_older_than_the_history_days_to_parquet(
+    daily_chain, generated_builds
+):
+    # The warehouse keeps feature_history_days of customer_features before the
+    # scoring date; older dates, here the cut build's training snapshots, are
+    # in Parquet beside it, every row exactly as the build wrote it.
+    chain, _, _ = daily_chain
+    keep_days = int(project_vars(REPO_ROOT)["feature_history_days"])
+    last = DAILY_DATES[-1]
+    kept = read_table(chain, "select distinct as_of_date::varchar as d from main.customer_features")
+    oldest_kept = read_table(chain, f"select (date '{last}' - {keep_days})::varchar as d")["d"][0]
+    assert min(kept["d"]) >= oldest_kept
+    archive = default_history_dir(chain.warehouse_path) / "customer_features"
+    built = generated_builds[1]["cut"]
+    moved = read_table(
+        built,
+        f"select * from main.customer_features where as_of_date < date '{oldest_kept}'",
+    )
+    assert moved["as_of_date"].nunique() >= 2, "the cut build has no training dates to move"
+    files = sorted(archive.glob("as_of_date=*/rows.parquet"))
+    assert [f.parent.name.removeprefix("as_of_date=") for f in files] == sorted(
+        str(d.date()) for d in moved["as_of_date"].unique()
+    )
+    written = read_table(
+        built, f"select * from read_parquet('{archive}/*/rows.parquet', hive_partitioning=false)"
+    )
+    key = ["as_of_date", "customer_id"]
+    pd.testing.assert_frame_equal(
+        written.sort_values(key, ignore_index=True),
+        moved.sort_values(key, ignore_index=True),
+        check_exact=True,
+    )
