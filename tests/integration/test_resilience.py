@@ -40,7 +40,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from dbt_helpers import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
+from dbt_helpers import (
+    REPO_ROOT,
+    archived_feature_dates,
+    assert_dbt_ok,
+    every_feature_date_sql,
+    public_table_checksums,
+    read_table,
+)
 from serving_invariants import assert_serving_invariants, serving_invariant_violations
 
 from segment_and_predict.dbt.jobs import (
@@ -421,9 +428,13 @@ def test_ten_consecutive_days_leave_ten_days_of_history(daily_runs):
     warehouse = daily_runs["warehouse"]
     days = [pd.Timestamp(d) for d in daily_runs["days"]]
     assert len(days) == 10
+    # the older days' features are in Parquet beside the warehouse (feature_history_days)
+    archived = archived_feature_dates(warehouse)
+    assert set(archived) & {d.date().isoformat() for d in days}, archived
     expected = read_table(
         warehouse,
-        "select as_of_date, count(*) as n from customer_features group by 1 order by 1",
+        f"select as_of_date, count(*) as n from ({every_feature_date_sql(warehouse)}) "
+        "group by 1 order by 1",
     ).set_index("as_of_date")["n"]
     for table in ("propensity_scores", "customer_segments"):
         history = read_table(

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from segment_and_predict.data.raw_files import duckdb_literal_path
+from segment_and_predict.dbt.history import default_history_dir
 from segment_and_predict.dbt.jobs import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +24,31 @@ def read_table(warehouse: Warehouse, query: str):
     """Run a query on a built warehouse (read-only) and return a DataFrame."""
     with duckdb.connect(str(warehouse.warehouse_path), read_only=True) as con:
         return con.execute(query).df()
+
+
+def archived_feature_dates(warehouse: Warehouse) -> list[str]:
+    """The as_of dates of customer_features that a daily job moved to Parquet (YYYY-MM-DD)."""
+    archive = default_history_dir(warehouse.warehouse_path) / "customer_features"
+    return sorted(
+        f.parent.name.removeprefix("as_of_date=") for f in archive.glob("as_of_date=*/rows.parquet")
+    )
+
+
+def every_feature_date_sql(warehouse: Warehouse, columns: str = "as_of_date, customer_id") -> str:
+    """SQL of customer_features' whole history: the table, and the dates moved to Parquet.
+
+    The daily job keeps feature_history_days of dates in the table and writes older
+    ones beside the warehouse (macros/feature_history.sql); a date in both is the table's.
+    """
+    archive = default_history_dir(warehouse.warehouse_path) / "customer_features"
+    parts = [f"select {columns} from customer_features"]
+    for as_of_date in archived_feature_dates(warehouse):
+        path = duckdb_literal_path(str(archive / f"as_of_date={as_of_date}" / "rows.parquet"))
+        parts.append(
+            f"select {columns} from read_parquet('{path.replace(chr(39), chr(39) * 2)}') "
+            "where as_of_date not in (select as_of_date from customer_features)"
+        )
+    return "\nunion all\n".join(parts)
 
 
 def public_table_checksums(

@@ -11,6 +11,9 @@ must agree with each other and with the serving models (serving_models):
 - features, scores and segments come from one export: on every scored or
   segmented date they hold the same customers, and the activation list is of
   the run's scoring date (int_scoring_date: after a backfill, the backfilled date).
+  A date's features are wherever they are kept: in customer_features, or, older
+  than feature_history_days, in the Parquet history beside the warehouse
+  (segment_and_predict.dbt.history; the table's rows win for a date in both).
 
 ``serving_invariant_violations`` returns one sentence per broken invariant;
 the hostile-run and kill-and-rerun tests assert that it returns none.
@@ -19,6 +22,7 @@ the hostile-run and kill-and-rerun tests assert that it returns none.
 from __future__ import annotations
 
 import duckdb
+from dbt_helpers import every_feature_date_sql
 
 from segment_and_predict.dbt.jobs import Warehouse
 
@@ -68,9 +72,9 @@ INVARIANTS = {
     "scores of a date hold other customers than that date's features": """
         select as_of_date from (
             (select as_of_date, customer_id from propensity_scores
-             except select as_of_date, customer_id from customer_features)
+             except select as_of_date, customer_id from every_feature_date)
             union all
-            (select as_of_date, customer_id from customer_features
+            (select as_of_date, customer_id from every_feature_date
              where as_of_date in (select as_of_date from propensity_scores)
              except select as_of_date, customer_id from propensity_scores)
         )""",
@@ -115,12 +119,20 @@ def serving_invariant_violations(warehouse: Warehouse) -> list[str]:
             return []
         if TABLES - present:
             return [f"the public tables {sorted(TABLES - present)} are missing"]
+        _create_every_feature_date(con, warehouse)
         broken = []
         for name, query in INVARIANTS.items():
             rows = con.execute(f"select * from ({query}) limit 3").fetchall()
             if rows:
                 broken.append(f"{name}, e.g. {rows}")
         return broken
+
+
+def _create_every_feature_date(con, warehouse: Warehouse) -> None:
+    """Temp view every_feature_date: the keys of customer_features' whole history."""
+    con.execute(
+        f"create or replace temp view every_feature_date as {every_feature_date_sql(warehouse)}"
+    )
 
 
 def assert_serving_invariants(warehouse: Warehouse) -> None:
