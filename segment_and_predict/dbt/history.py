@@ -22,9 +22,3 @@ def default_history_dir(warehouse_path: str | os.PathLike[str]) -> Path:
     path = Path(warehouse_path)
     stem = path.name[: -len(".duckdb")] if path.name.endswith(".duckdb") else path.name
     return path.with_name(stem + "_history")
-
-
-def history_dir_for(warehouse_path: str | os.PathLike[str]) -> Path:
-    """$SAP_HISTORY_DIR when set, else the folder beside the warehouse."""
-    configured = os.environ.get(HISTORY_DIR_ENV)
-    return Path(configured) if configured else default_history_dir(warehouse_path)

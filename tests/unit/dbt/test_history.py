@@ -6,24 +6,13 @@ import subprocess
 from pathlib import Path
 
 from segment_and_predict.dbt import jobs
-from segment_and_predict.dbt.history import (
-    HISTORY_DIR_ENV,
-    default_history_dir,
-    history_dir_for,
-)
+from segment_and_predict.dbt.history import HISTORY_DIR_ENV, default_history_dir
 from segment_and_predict.dbt.jobs import Warehouse
 
 
 def test_the_history_folder_is_beside_the_warehouse(tmp_path):
     assert default_history_dir(tmp_path / "wh.duckdb") == tmp_path / "wh_history"
     assert default_history_dir(tmp_path / "wh.db") == tmp_path / "wh.db_history"
-
-
-def test_the_environment_names_another_folder(tmp_path, monkeypatch):
-    monkeypatch.delenv(HISTORY_DIR_ENV, raising=False)
-    assert history_dir_for(tmp_path / "wh.duckdb") == tmp_path / "wh_history"
-    monkeypatch.setenv(HISTORY_DIR_ENV, str(tmp_path / "elsewhere"))
-    assert history_dir_for(tmp_path / "wh.duckdb") == tmp_path / "elsewhere"
 
 
 def test_a_job_on_a_working_copy_writes_history_beside_the_warehouse_the_user_named(
