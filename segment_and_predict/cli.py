@@ -184,6 +184,7 @@ def _print_outcome(command: str, warehouse, result, started: float) -> None:
 
 def _print_summary(command: str, warehouse, result, started: float) -> None:
     """The run in a dozen lines on stdout, after dbt's output (dbt.run_summary)."""
+    from segment_and_predict.dbt.history import history_dir_for
     from segment_and_predict.dbt.jobs import failed_copy_path
     from segment_and_predict.dbt.publish import publish_dir_for
     from segment_and_predict.dbt.run_summary import (
@@ -213,6 +214,7 @@ def _print_summary(command: str, warehouse, result, started: float) -> None:
         publish_dir=publish_dir,
         started=started,
         node_statuses=statuses,
+        history_dir=history_dir_for(warehouse.warehouse_path),
     )
     sys.stderr.flush()
     print("\n".join(summary_lines(facts)), flush=True)

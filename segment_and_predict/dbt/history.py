@@ -22,3 +22,19 @@ def default_history_dir(warehouse_path: str | os.PathLike[str]) -> Path:
     path = Path(warehouse_path)
     stem = path.name[: -len(".duckdb")] if path.name.endswith(".duckdb") else path.name
     return path.with_name(stem + "_history")
+
+
+def history_dir_for(warehouse_path: str | os.PathLike[str]) -> Path:
+    """$SAP_HISTORY_DIR when set, else the folder beside the warehouse."""
+    configured = os.environ.get(HISTORY_DIR_ENV)
+    return Path(configured) if configured else default_history_dir(warehouse_path)
+
+
+def archived_dates(
+    history_dir: str | os.PathLike[str], table: str = "customer_features"
+) -> list[str]:
+    """The as_of dates (YYYY-MM-DD, sorted) of ``table`` moved to Parquet in ``history_dir``."""
+    folder = Path(history_dir) / table
+    return sorted(
+        f.parent.name.removeprefix("as_of_date=") for f in folder.glob("as_of_date=*/rows.parquet")
+    )

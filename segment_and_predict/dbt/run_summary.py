@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .history import archived_dates
 from .jobs import dbt_target_dir
 
 # segment_and_predict.report.DEFAULT_REPORT_PATH (not imported: the report
@@ -50,7 +51,8 @@ class RunFacts:
     ``publish_dir`` is where they read in any case. ``started``: ``time.time()``
     when the run started, to tell the models it trained from older ones.
     ``node_statuses``: dbt's status of each node in this run (run_results.json),
-    keyed by unique_id; empty when unknown.
+    keyed by unique_id; empty when unknown. ``history_dir``: where the daily job
+    moves customer_features' older dates (segment_and_predict.dbt.history).
     """
 
     command: str
@@ -62,6 +64,7 @@ class RunFacts:
     publish_dir: Path | None = None
     started: float | None = None
     node_statuses: Mapping[str, str] = field(default_factory=dict)
+    history_dir: Path | None = None
 
 
 def run_node_statuses(project_dir: Path, since: float | None = None) -> dict[str, str]:
@@ -372,6 +375,21 @@ def _bi_line(facts: RunFacts) -> str:
     return "BI snapshot: not published by this run (none published yet)"
 
 
+def _history_line(facts: RunFacts) -> str | None:
+    """Where customer_features' older dates are, once the daily job has moved some."""
+    if facts.history_dir is None:
+        return None
+    dates = archived_dates(facts.history_dir)
+    if not dates:
+        return None
+    folder = facts.history_dir / "customer_features"
+    return (
+        f"Feature history: customer_features keeps the last feature_history_days days; "
+        f"{len(dates):,} earlier dates ({dates[0]} to {dates[-1]}) are Parquet files in "
+        f"{folder} (docs/operations.md)"
+    )
+
+
 def _report_line(facts: RunFacts) -> str:
     return (
         f"Report: segment-and-predict report --warehouse {facts.warehouse_path} "
@@ -436,5 +454,8 @@ def summary_lines(facts: RunFacts) -> list[str]:
         indent = "" if facts.kept else "  "
         lines += [indent + line for line in body]
     lines.append(_bi_line(facts))
+    history = _history_line(facts)
+    if history is not None:
+        lines.append(history)
     lines.append(_report_line(facts))
     return lines

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from segment_and_predict.data.raw_files import duckdb_literal_path
-from segment_and_predict.dbt.history import default_history_dir
+from segment_and_predict.dbt.history import archived_dates, default_history_dir
 from segment_and_predict.dbt.jobs import Warehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -28,10 +28,7 @@ def read_table(warehouse: Warehouse, query: str):
 
 def archived_feature_dates(warehouse: Warehouse) -> list[str]:
     """The as_of dates of customer_features that a daily job moved to Parquet (YYYY-MM-DD)."""
-    archive = default_history_dir(warehouse.warehouse_path) / "customer_features"
-    return sorted(
-        f.parent.name.removeprefix("as_of_date=") for f in archive.glob("as_of_date=*/rows.parquet")
-    )
+    return archived_dates(default_history_dir(warehouse.warehouse_path))
 
 
 def every_feature_date_sql(warehouse: Warehouse, columns: str = "as_of_date, customer_id") -> str:

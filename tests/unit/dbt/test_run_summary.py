@@ -299,3 +299,23 @@ def test_the_summary_stays_short(tmp_path, command):
     assert len(lines) <= 15
     quality = next(line for line in lines if line.startswith("Data quality"))
     assert "t8 9, t7 8, t6 7, t5 6 and 5 more" in quality
+
+
+def test_the_summary_says_where_the_older_feature_dates_are(tmp_path):
+    warehouse = make_warehouse(tmp_path / "w.duckdb")
+    history = tmp_path / "w_history"
+    assert not any(
+        line.startswith("Feature history")
+        for line in summary_lines(facts(warehouse, "daily", history_dir=history))
+    )
+    for day in ("2026-10-02", "2026-09-02", "2026-10-24"):
+        folder = history / "customer_features" / f"as_of_date={day}"
+        folder.mkdir(parents=True)
+        (folder / "rows.parquet").write_bytes(b"")
+    lines = summary_lines(facts(warehouse, "daily", history_dir=history))
+    assert (
+        "Feature history: customer_features keeps the last feature_history_days days; 3 earlier "
+        f"dates (2026-09-02 to 2026-10-24) are Parquet files in {history / 'customer_features'} "
+        "(docs/operations.md)"
+    ) in lines
+    assert lines[-2].startswith("Feature history") and lines[-1].startswith("Report:")
