@@ -375,6 +375,27 @@ def test_glob_characters_spaces_and_unicode_are_read_literally_with_parts(
     assert public_table_checksums(target) == baseline
 
 
+def test_a_daily_job_in_a_folder_with_quotes_and_glob_characters_writes_every_output(
+    small_raw_data, built_warehouse, tmp_path
+):
+    """Before: in a folder named "it's [1] é" the daily job failed in bi_snapshot.
+
+    The BI views read '<folder>/*/*.parquet' as one glob, so '[1]' matched nothing;
+    the feature history's file names are SQL literals, so the quote must be escaped.
+    """
+    folder = tmp_path / "it's [1] é"
+    folder.mkdir()
+    path = folder / "wh.duckdb"
+    shutil.copyfile(built_warehouse.warehouse_path, path)
+    code = cli.main(["daily", "--raw-data-path", str(small_raw_data), "--warehouse", str(path)])
+    assert code == 0
+    moved = list((folder / "wh_history" / "customer_features").glob("as_of_date=*/rows.parquet"))
+    assert moved, "the daily job moved none of the build's training dates"
+    bi_file = folder / "wh_bi" / "current" / "segment_and_predict.duckdb"
+    with duckdb.connect(str(bi_file), read_only=True) as con:
+        assert con.execute("select count(*) from propensity_scores").fetchone()[0] > 1000
+
+
 def test_the_build_itself_refuses_a_stray_part_file(raw_copy, target, baseline):
     """dbt build without the CLI: check_raw_export (on-run-start) uses the same file list."""
     _split(
