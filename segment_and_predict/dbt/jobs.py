@@ -320,6 +320,29 @@ def _checkpoint(database: Path) -> None:
         con.execute("checkpoint")
 
 
+def dbt_environment(
+    warehouse: Warehouse, extra_env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment dbt runs with for this warehouse (this process's, plus the project's)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DBT_PROFILES_DIR": str(warehouse.project_dir / "profiles"),
+            "SAP_DUCKDB_PATH": str(warehouse.warehouse_path),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    # Where the bi_snapshot model publishes: beside this warehouse unless set
+    # (docs/bi.md). Set here from the warehouse the user named, so a run on a
+    # working copy of it (only SAP_DUCKDB_PATH changes) still publishes to the same place.
+    env.setdefault(PUBLISH_DIR_ENV, str(default_publish_dir(warehouse.warehouse_path)))
+    # Where customer_features' older dates go (macros/feature_history.sql), for
+    # the same reason.
+    env.setdefault(HISTORY_DIR_ENV, str(default_history_dir(warehouse.warehouse_path)))
+    env.update(extra_env or {})
+    return env
+
+
 def run_dbt(
     args: Sequence[str],
     warehouse: Warehouse,
@@ -345,22 +368,7 @@ def run_dbt(
     all_vars: dict[str, object] = {"raw_data_path": str(warehouse.raw_data_path)}
     all_vars.update(dbt_vars or {})
     warehouse.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update(
-        {
-            "DBT_PROFILES_DIR": str(warehouse.project_dir / "profiles"),
-            "SAP_DUCKDB_PATH": str(warehouse.warehouse_path),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        }
-    )
-    # Where the bi_snapshot model publishes: beside this warehouse unless set
-    # (docs/bi.md). Set here from the warehouse the user named, so a run on a
-    # working copy of it still publishes to the same place.
-    env.setdefault(PUBLISH_DIR_ENV, str(default_publish_dir(warehouse.warehouse_path)))
-    # Where customer_features' older dates go (macros/feature_history.sql), for
-    # the same reason.
-    env.setdefault(HISTORY_DIR_ENV, str(default_history_dir(warehouse.warehouse_path)))
-    env.update(extra_env or {})
+    env = dbt_environment(warehouse, extra_env)
     command = [
         dbt_executable(),
         *args,
