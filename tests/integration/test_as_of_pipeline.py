@@ -30,7 +30,7 @@ import shutil
 import pandas as pd
 import pytest
 from as_of_proof import public_tables, table_differences
-from dbt_helpers import REPO_ROOT, assert_dbt_ok, read_table
+from dbt_helpers import REPO_ROOT, archived_feature_dates, assert_dbt_ok, read_table
 
 from segment_and_predict.data.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
 from segment_and_predict.data.export_cut import cut_export
@@ -211,8 +211,7 @@ def test_the_daily_job_moves_features_older_than_the_history_days_to_parquet(
         f"select * from main.customer_features where as_of_date < date '{oldest_kept}'",
     )
     assert moved["as_of_date"].nunique() >= 2, "the cut build has no training dates to move"
-    files = sorted(archive.glob("as_of_date=*/rows.parquet"))
-    assert [f.parent.name.removeprefix("as_of_date=") for f in files] == sorted(
+    assert archived_feature_dates(chain) == sorted(
         str(d.date()) for d in moved["as_of_date"].unique()
     )
     written = read_table(

@@ -37,15 +37,18 @@ def every_feature_date_sql(warehouse: Warehouse, columns: str = "as_of_date, cus
     The daily job keeps feature_history_days of dates in the table and writes older
     ones beside the warehouse (macros/feature_history.sql); a date in both is the table's.
     """
+    table = f"select {columns} from customer_features"
+    dates = archived_feature_dates(warehouse)
+    if not dates:
+        return table
     archive = default_history_dir(warehouse.warehouse_path) / "customer_features"
-    parts = [f"select {columns} from customer_features"]
-    for as_of_date in archived_feature_dates(warehouse):
-        path = duckdb_literal_path(str(archive / f"as_of_date={as_of_date}" / "rows.parquet"))
-        parts.append(
-            f"select {columns} from read_parquet('{path.replace(chr(39), chr(39) * 2)}') "
-            "where as_of_date not in (select as_of_date from customer_features)"
-        )
-    return "\nunion all\n".join(parts)
+    paths = [duckdb_literal_path(str(archive / f"as_of_date={d}" / "rows.parquet")) for d in dates]
+    files = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+    return (
+        f"{table}\nunion all\n"
+        f"select {columns} from read_parquet([{files}], hive_partitioning = false) "
+        "where as_of_date not in (select as_of_date from customer_features)"
+    )
 
 
 def public_table_checksums(

@@ -119,20 +119,16 @@ def serving_invariant_violations(warehouse: Warehouse) -> list[str]:
             return []
         if TABLES - present:
             return [f"the public tables {sorted(TABLES - present)} are missing"]
-        _create_every_feature_date(con, warehouse)
+        # temp view every_feature_date: the keys of customer_features' whole history
+        con.execute(
+            f"create or replace temp view every_feature_date as {every_feature_date_sql(warehouse)}"
+        )
         broken = []
         for name, query in INVARIANTS.items():
             rows = con.execute(f"select * from ({query}) limit 3").fetchall()
             if rows:
                 broken.append(f"{name}, e.g. {rows}")
         return broken
-
-
-def _create_every_feature_date(con, warehouse: Warehouse) -> None:
-    """Temp view every_feature_date: the keys of customer_features' whole history."""
-    con.execute(
-        f"create or replace temp view every_feature_date as {every_feature_date_sql(warehouse)}"
-    )
 
 
 def assert_serving_invariants(warehouse: Warehouse) -> None:
