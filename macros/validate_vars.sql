@@ -22,7 +22,8 @@
         'segment_gate_min_segment_share'] -%}
         {%- do fraction_var(name) -%}
     {%- endfor -%}
-    {%- for name in ['segment_gate_min_k', 'segment_gate_max_k', 'model_threads'] -%}
+    {%- for name in [
+        'segment_gate_min_k', 'segment_gate_max_k', 'model_threads', 'feature_history_days'] -%}
         {%- do positive_int_var(name) -%}
     {%- endfor -%}
     {%- do positive_int_var('propensity_max_training_rows', 1000000000) -%}
