@@ -25,9 +25,10 @@ def default_history_dir(warehouse_path: str | os.PathLike[str]) -> Path:
 
 
 def history_dir_for(warehouse_path: str | os.PathLike[str]) -> Path:
-    """$SAP_HISTORY_DIR when set, else the folder beside the warehouse."""
+    """$SAP_HISTORY_DIR when set (a relative one from this process's folder), else the
+    folder beside the warehouse."""
     configured = os.environ.get(HISTORY_DIR_ENV)
-    return Path(configured) if configured else default_history_dir(warehouse_path)
+    return Path(configured).absolute() if configured else default_history_dir(warehouse_path)
 
 
 def archived_dates(

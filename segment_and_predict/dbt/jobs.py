@@ -332,14 +332,20 @@ def dbt_environment(
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
     )
-    # Where the bi_snapshot model publishes: beside this warehouse unless set
-    # (docs/bi.md). Set here from the warehouse the user named, so a run on a
-    # working copy of it (only SAP_DUCKDB_PATH changes) still publishes to the same place.
-    env.setdefault(PUBLISH_DIR_ENV, str(default_publish_dir(warehouse.warehouse_path)))
-    # Where customer_features' older dates go (macros/feature_history.sql), for
-    # the same reason.
-    env.setdefault(HISTORY_DIR_ENV, str(default_history_dir(warehouse.warehouse_path)))
     env.update(extra_env or {})
+    # Where the bi_snapshot model publishes (docs/bi.md) and where customer_features'
+    # older dates go (macros/feature_history.sql): beside this warehouse unless set.
+    # Set here from the warehouse the user named, so a run on a working copy of it
+    # (only SAP_DUCKDB_PATH changes) writes to the same place; a relative folder is
+    # made absolute from the user's folder, as the run summary reads it
+    # (publish_dir_for, history_dir_for), since dbt runs in the project folder.
+    for name, default in (
+        (PUBLISH_DIR_ENV, default_publish_dir),
+        (HISTORY_DIR_ENV, default_history_dir),
+    ):
+        configured = env.get(name)
+        folder = Path(configured).absolute() if configured else default(warehouse.warehouse_path)
+        env[name] = str(folder)
     return env
 
 

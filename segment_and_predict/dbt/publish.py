@@ -97,9 +97,10 @@ def default_publish_dir(warehouse_path: str | os.PathLike[str]) -> Path:
 
 
 def publish_dir_for(warehouse_path: str | os.PathLike[str]) -> Path:
-    """$SAP_PUBLISH_DIR when set, else the folder beside the warehouse."""
+    """$SAP_PUBLISH_DIR when set (a relative one from this process's folder), else the
+    folder beside the warehouse."""
     configured = os.environ.get(PUBLISH_DIR_ENV)
-    return Path(configured) if configured else default_publish_dir(warehouse_path)
+    return Path(configured).absolute() if configured else default_publish_dir(warehouse_path)
 
 
 def current_snapshot(publish_dir: str | os.PathLike[str]) -> Path | None:
