@@ -222,6 +222,56 @@ def _file_state(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
+# A job's working copy rewrites only the blocks in use (compact_copy) when at least
+# this share of the warehouse file is free blocks and the file is at least this
+# big; otherwise it copies the file byte for byte, which costs less per byte.
+# DuckDB reuses free blocks but never gives them back: after a full build at 2.4M
+# customers (its training snapshots moved to Parquet the next day) the file is
+# 5.4 GiB with 1.0 GiB in use, and every byte copy of it costs about 13 s.
+COMPACT_FREE_SHARE = 0.5
+COMPACT_MIN_BYTES = 256 * 2**20
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def compact_copy(original: Path, work: Path):
+    """Write the blocks in use of ``original`` to a new file ``work``, when most are free.
+
+    Returns the read-only connection to ``original`` it copied through, still
+    open (it holds the file, as the byte copy's does), or None when it copied
+    nothing: the file is small or mostly in use, or DuckDB could not do it (the
+    byte copy then runs, and reports a damaged file in dbt's words). ``COPY
+    FROM DATABASE`` keeps every schema, table, view, type, comment and row
+    (tests/unit/dbt/test_working_copy.py compares the catalogs and the data).
+    """
+    import duckdb
+
+    if original.stat().st_size < COMPACT_MIN_BYTES:
+        return None
+    try:
+        con = duckdb.connect(str(original), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        name, total, free = con.execute(
+            "select database_name, total_blocks, free_blocks from pragma_database_size() "
+            "where database_name = current_database()"
+        ).fetchone()
+        if free < COMPACT_FREE_SHARE * total:
+            con.close()
+            return None
+        con.execute(f"attach {_sql_string(str(work))} as sap_working_copy (read_only false)")
+        con.execute('copy from database "' + name.replace('"', '""') + '" to sap_working_copy')
+        con.execute("detach sap_working_copy")
+    except duckdb.Error:
+        con.close()
+        _remove_database(work)
+        return None
+    return con
+
+
 def _remove_database(path: Path) -> None:
     for file in (path, path.with_name(path.name + ".wal")):
         file.unlink(missing_ok=True)
@@ -409,15 +459,18 @@ def _run_on_working_copy(
     previous_invocation = _invocation_id(run_results)
     hold = None
     if original.is_file():
-        # Copy first, then hold: closing any descriptor of a file drops every
-        # POSIX lock this process has on it, so a copy made while holding
-        # would silently release DuckDB's lock. A writer that slipped in
-        # between shows as a changed file.
+        # A mostly free file is compacted through the read-only connection
+        # that then holds it. A byte copy is made first, then held: closing any
+        # descriptor of a file drops every POSIX lock this process has on it,
+        # so a copy made while holding would silently release DuckDB's lock.
+        # A writer that slipped in between shows as a changed file.
         state = _file_state(original)
-        shutil.copyfile(original, work)
-        # a file DuckDB cannot open (damaged): dbt reports it in its own words
-        with contextlib.suppress(duckdb.Error):
-            hold = duckdb.connect(str(original), read_only=True)
+        hold = compact_copy(original, work)
+        if hold is None:
+            shutil.copyfile(original, work)
+            # a file DuckDB cannot open (damaged): dbt reports it in its own words
+            with contextlib.suppress(duckdb.Error):
+                hold = duckdb.connect(str(original), read_only=True)
         if _file_state(original) != state:
             if hold is not None:
                 hold.close()

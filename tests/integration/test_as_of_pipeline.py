@@ -34,6 +34,7 @@ from dbt_helpers import REPO_ROOT, archived_feature_dates, assert_dbt_ok, read_t
 
 from segment_and_predict.data.datasets.cdnow import CDNOW_GATE_VARS, convert_cdnow
 from segment_and_predict.data.export_cut import cut_export
+from segment_and_predict.dbt import jobs
 from segment_and_predict.dbt.history import default_history_dir
 from segment_and_predict.dbt.jobs import Warehouse, daily_build, full_build
 from segment_and_predict.dbt.project import project_vars
@@ -142,9 +143,9 @@ def daily_chain(generated_builds, small_raw_data, tmp_path_factory):
 
     The chain: a copy of the warehouse built on the export cut at GENERATED_AS_OF,
     then one daily job per date of DAILY_DATES, each on the export as it stood that
-    morning. The rebuild: another copy of that warehouse, then the last date's
-    daily job with --full-refresh (every selected model built from the export
-    alone), so both serve the same trained models.
+    morning, each on a compacted working copy. The rebuild: another copy of that
+    warehouse, then the last date's daily job with --full-refresh (every selected
+    model built from the export alone), so both serve the same trained models.
     """
     base = tmp_path_factory.mktemp("daily_chain")
     built = generated_builds[1]["cut"].warehouse_path
@@ -152,13 +153,28 @@ def daily_chain(generated_builds, small_raw_data, tmp_path_factory):
     shutil.copyfile(built, chain_file)
     shutil.copyfile(built, rebuilt_file)
     first_day_rows = {}
-    for day in DAILY_DATES:
-        raw = base / f"raw_{day}"
-        cut_export(small_raw_data, raw, day)
-        chain = Warehouse.from_paths(REPO_ROOT, raw, chain_file)
-        assert_dbt_ok(daily_build(chain, as_of_date=day, capture=True))
-        if day == DAILY_DATES[0]:
-            first_day_rows = {t: _rows_of_date(chain, t, day) for t in DAILY_TABLES}
+    with pytest.MonkeyPatch.context() as patch:
+        # every day of the chain builds on a compacted working copy (COPY FROM
+        # DATABASE), the rebuild on a byte copy: the equality tests below cover both
+        patch.setattr(jobs, "COMPACT_MIN_BYTES", 0)
+        patch.setattr(jobs, "COMPACT_FREE_SHARE", 0)
+        compacted = []
+
+        def compact_copy(original, work):
+            hold = real_compact_copy(original, work)
+            compacted.append(hold is not None)
+            return hold
+
+        real_compact_copy = jobs.compact_copy
+        patch.setattr(jobs, "compact_copy", compact_copy)
+        for day in DAILY_DATES:
+            raw = base / f"raw_{day}"
+            cut_export(small_raw_data, raw, day)
+            chain = Warehouse.from_paths(REPO_ROOT, raw, chain_file)
+            assert_dbt_ok(daily_build(chain, as_of_date=day, capture=True))
+            if day == DAILY_DATES[0]:
+                first_day_rows = {t: _rows_of_date(chain, t, day) for t in DAILY_TABLES}
+        assert compacted == [True] * len(DAILY_DATES)
     rebuilt = Warehouse.from_paths(REPO_ROOT, raw, rebuilt_file)
     assert_dbt_ok(daily_build(rebuilt, as_of_date=DAILY_DATES[-1], full_refresh=True, capture=True))
     return chain, rebuilt, first_day_rows

@@ -67,16 +67,30 @@ def test_only_a_run_that_completed_is_kept(tmp_path, returncode, statuses, previ
     assert run_completed(returncode, path, previous) is kept
 
 
-def test_while_a_job_runs_on_its_copy_other_writers_of_the_warehouse_fail_at_once(tmp_path):
+@pytest.mark.parametrize("compacted", [False, True], ids=["byte copy", "compacted copy"])
+def test_while_a_job_runs_on_its_copy_other_writers_of_the_warehouse_fail_at_once(
+    tmp_path, monkeypatch, compacted
+):
     """The job holds the warehouse read-only while dbt builds the copy (no dbt run here).
 
-    The copy is taken before the hold: copying while holding would close a
+    The byte copy is taken before the hold: copying while holding would close a
     descriptor of the file and so drop DuckDB's lock, and a plain `dbt build`
-    could then write the warehouse meanwhile.
+    could then write the warehouse meanwhile. The compacted copy (a mostly free
+    file) is written through the connection that holds it.
     """
     import duckdb
 
+    from segment_and_predict.dbt import jobs
     from segment_and_predict.dbt.jobs import _run_on_working_copy
+
+    if compacted:
+        monkeypatch.setattr(jobs, "COMPACT_MIN_BYTES", 0)
+        monkeypatch.setattr(jobs, "COMPACT_FREE_SHARE", 0)
+    copies = []
+    real_compact_copy = jobs.compact_copy
+    monkeypatch.setattr(
+        jobs, "compact_copy", lambda *paths: copies.append(real_compact_copy(*paths)) or copies[-1]
+    )
 
     original = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(original)) as con:
@@ -93,6 +107,7 @@ def test_while_a_job_runs_on_its_copy_other_writers_of_the_warehouse_fail_at_onc
     assert "Could not set lock on file" in result.stderr
     assert result.published is False
     assert public_table_checksums(warehouse) == before
+    assert [hold is not None for hold in copies] == [compacted]
 
 
 def test_a_failed_test_that_skipped_only_the_bi_snapshot_is_kept(tmp_path):
