@@ -240,40 +240,37 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def compact_copy(original: Path, work: Path):
+def compact_copy(original: Path, work: Path) -> bool:
     """Write the blocks in use of ``original`` to a new file ``work``, when most are free.
 
-    Returns the read-only connection to ``original`` it copied through, still
-    open (it holds the file, as the byte copy's does), or None when it copied
-    nothing: the file is small or mostly in use, or DuckDB could not do it (the
-    byte copy then runs, and reports a damaged file in dbt's words). ``COPY
-    FROM DATABASE`` keeps every schema, table, view, type, comment and row
-    (tests/unit/dbt/test_working_copy.py compares the catalogs and the data).
+    Returns False, having written nothing, when the file is small or mostly in
+    use, or when DuckDB could not do it (the byte copy then runs, and a damaged
+    file is reported by dbt in its own words). ``COPY FROM DATABASE`` keeps every
+    schema, table, view, type, comment and row (tests/unit/dbt/test_working_copy.py
+    compares the catalogs and the data). The connection is closed at the end: it
+    caches what it read (about 2 GiB at 2.4M customers), which the process would
+    otherwise hold all through the dbt run.
     """
     import duckdb
 
     if original.stat().st_size < COMPACT_MIN_BYTES:
-        return None
+        return False
     try:
-        con = duckdb.connect(str(original), read_only=True)
+        with duckdb.connect(str(original), read_only=True) as con:
+            con.execute("set enable_progress_bar = false")
+            name, total, free = con.execute(
+                "select database_name, total_blocks, free_blocks from pragma_database_size() "
+                "where database_name = current_database()"
+            ).fetchone()
+            if free < COMPACT_FREE_SHARE * total:
+                return False
+            con.execute(f"attach {_sql_string(str(work))} as sap_working_copy (read_only false)")
+            con.execute('copy from database "' + name.replace('"', '""') + '" to sap_working_copy')
+            con.execute("detach sap_working_copy")
     except duckdb.Error:
-        return None
-    try:
-        name, total, free = con.execute(
-            "select database_name, total_blocks, free_blocks from pragma_database_size() "
-            "where database_name = current_database()"
-        ).fetchone()
-        if free < COMPACT_FREE_SHARE * total:
-            con.close()
-            return None
-        con.execute(f"attach {_sql_string(str(work))} as sap_working_copy (read_only false)")
-        con.execute('copy from database "' + name.replace('"', '""') + '" to sap_working_copy')
-        con.execute("detach sap_working_copy")
-    except duckdb.Error:
-        con.close()
         _remove_database(work)
-        return None
-    return con
+        return False
+    return True
 
 
 def _remove_database(path: Path) -> None:
@@ -463,18 +460,17 @@ def _run_on_working_copy(
     previous_invocation = _invocation_id(run_results)
     hold = None
     if original.is_file():
-        # A mostly free file is compacted through the read-only connection
-        # that then holds it. A byte copy is made first, then held: closing any
-        # descriptor of a file drops every POSIX lock this process has on it,
-        # so a copy made while holding would silently release DuckDB's lock.
-        # A writer that slipped in between shows as a changed file.
+        # Copy first (compacted when mostly free, else byte for byte), then
+        # hold: closing any descriptor of a file drops every POSIX lock this
+        # process has on it, so a copy made while holding would silently
+        # release DuckDB's lock. A writer that slipped in between shows as a
+        # changed file.
         state = _file_state(original)
-        hold = compact_copy(original, work)
-        if hold is None:
+        if not compact_copy(original, work):
             shutil.copyfile(original, work)
-            # a file DuckDB cannot open (damaged): dbt reports it in its own words
-            with contextlib.suppress(duckdb.Error):
-                hold = duckdb.connect(str(original), read_only=True)
+        # a file DuckDB cannot open (damaged): dbt reports it in its own words
+        with contextlib.suppress(duckdb.Error):
+            hold = duckdb.connect(str(original), read_only=True)
         if _file_state(original) != state:
             if hold is not None:
                 hold.close()

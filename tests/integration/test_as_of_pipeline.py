@@ -161,9 +161,8 @@ def daily_chain(generated_builds, small_raw_data, tmp_path_factory):
         compacted = []
 
         def compact_copy(original, work):
-            hold = real_compact_copy(original, work)
-            compacted.append(hold is not None)
-            return hold
+            compacted.append(real_compact_copy(original, work))
+            return compacted[-1]
 
         real_compact_copy = jobs.compact_copy
         patch.setattr(jobs, "compact_copy", compact_copy)
