@@ -431,6 +431,9 @@ def run_days(
         results.append(r)
         rows.append({"day": k + 1, "scoring_date": day.isoformat(), **asdict(m)})
         rows[-1]["dbt_elapsed_s"] = r["elapsed_time"]
+        # the file every job copies first (docs/operations.md): its growth is the
+        # job's growth
+        rows[-1]["warehouse_mib"] = file_mib(work.warehouse)
     return runs, results, rows
 
 
@@ -718,18 +721,27 @@ def format_days(days: Sequence[dict]) -> list[str]:
             f"{d['user_s'] + d['sys_s']:.1f}",
             f"{d['dbt_elapsed_s']:.1f}",
             f"{d['peak_rss_mib']:,.0f}",
+            "" if d.get("warehouse_mib") is None else f"{d['warehouse_mib']:,.0f}",
         ]
         for d in days
     ]
     walls = [d["wall_s"] for d in days]
     n = min(5, len(walls))
     first, last = statistics.median(walls[:n]), statistics.median(walls[-n:])
-    header = ["day", "scoring date", "wall s", "CPU s", "dbt elapsed s", "peak RSS MiB"]
+    header = [
+        "day",
+        "scoring date",
+        "wall s",
+        "CPU s",
+        "dbt elapsed s",
+        "peak RSS MiB",
+        "warehouse MiB after",
+    ]
     return [
         "",
         f"{len(days)} consecutive days, the export growing by one day before each "
         "(the cut is not timed)",
-        _table(header, rows, [True, False, True, True, True, True]),
+        _table(header, rows, [True, False, True, True, True, True, True]),
         f"last day / first day: {walls[-1] / walls[0]:.3f} (wall); median of the last {n} / "
         f"median of the first {n}: {last / first:.3f}",
     ]

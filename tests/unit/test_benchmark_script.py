@@ -28,11 +28,12 @@ def test_peak_memory_is_that_of_the_stage_tree_alone(tmp_path):
 def test_the_days_table_compares_the_last_days_with_the_first():
     days = [
         {"day": d, "scoring_date": f"2026-10-{d:02d}", "wall_s": w, "user_s": w, "sys_s": 0.0,
-         "dbt_elapsed_s": w - 4, "peak_rss_mib": 900.0}
+         "dbt_elapsed_s": w - 4, "peak_rss_mib": 900.0, "warehouse_mib": 500.0 + 10 * d}
         for d, w in enumerate([10.0, 11.0, 10.0, 12.0, 10.0, 13.0, 11.0], start=1)
     ]  # fmt: skip
     text = "\n".join(benchmark.format_days(days))
     assert "7 consecutive days" in text
+    assert "warehouse MiB after" in text and "570" in text  # the file each job copies
     # last / first = 11 / 10; median of the last 5 (10, 12, 10, 13, 11) = 11, of the
     # first 5 (10, 11, 10, 12, 10) = 10
     assert "last day / first day: 1.100 (wall)" in text
