@@ -240,7 +240,12 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def compact_copy(original: Path, work: Path) -> bool:
+# The profile's DuckDB settings a user may set (profiles/profiles.yml); the
+# compacting copy keeps to them too.
+_DUCKDB_SETTINGS_ENV = {"memory_limit": "SAP_DUCKDB_MEMORY_LIMIT", "threads": "SAP_DUCKDB_THREADS"}
+
+
+def compact_copy(original: Path, work: Path, env: Mapping[str, str] | None = None) -> bool:
     """Write the blocks in use of ``original`` to a new file ``work``, when most are free.
 
     Returns False, having written nothing, when the file is small or mostly in
@@ -249,14 +254,20 @@ def compact_copy(original: Path, work: Path) -> bool:
     schema, table, view, type, comment and row (tests/unit/dbt/test_working_copy.py
     compares the catalogs and the data). The connection is closed at the end: it
     caches what it read (about 2 GiB at 2.4M customers), which the process would
-    otherwise hold all through the dbt run.
+    otherwise hold all through the dbt run. ``$SAP_DUCKDB_MEMORY_LIMIT`` and
+    ``$SAP_DUCKDB_THREADS`` in ``env``, when set, bound it as they bound dbt's.
     """
     import duckdb
 
     if original.stat().st_size < COMPACT_MIN_BYTES:
         return False
+    config = {
+        setting: env[name]
+        for setting, name in _DUCKDB_SETTINGS_ENV.items()
+        if env and env.get(name)
+    }
     try:
-        with duckdb.connect(str(original), read_only=True) as con:
+        with duckdb.connect(str(original), read_only=True, config=config) as con:
             con.execute("set enable_progress_bar = false")
             name, total, free = con.execute(
                 "select database_name, total_blocks, free_blocks from pragma_database_size() "
@@ -466,7 +477,7 @@ def _run_on_working_copy(
         # release DuckDB's lock. A writer that slipped in between shows as a
         # changed file.
         state = _file_state(original)
-        if not compact_copy(original, work):
+        if not compact_copy(original, work, env):
             shutil.copyfile(original, work)
         # a file DuckDB cannot open (damaged): dbt reports it in its own words
         with contextlib.suppress(duckdb.Error):

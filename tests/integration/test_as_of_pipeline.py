@@ -160,8 +160,8 @@ def daily_chain(generated_builds, small_raw_data, tmp_path_factory):
         patch.setattr(jobs, "COMPACT_FREE_SHARE", 0)
         compacted = []
 
-        def compact_copy(original, work):
-            compacted.append(real_compact_copy(original, work))
+        def compact_copy(original, work, env):
+            compacted.append(real_compact_copy(original, work, env))
             return compacted[-1]
 
         real_compact_copy = jobs.compact_copy

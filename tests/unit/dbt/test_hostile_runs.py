@@ -89,7 +89,7 @@ def test_while_a_job_runs_on_its_copy_other_writers_of_the_warehouse_fail_at_onc
     copies = []
     real_compact_copy = jobs.compact_copy
     monkeypatch.setattr(
-        jobs, "compact_copy", lambda *paths: copies.append(real_compact_copy(*paths)) or copies[-1]
+        jobs, "compact_copy", lambda *args: copies.append(real_compact_copy(*args)) or copies[-1]
     )
 
     original = tmp_path / "warehouse.duckdb"

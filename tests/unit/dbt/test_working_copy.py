@@ -172,3 +172,16 @@ def test_a_folder_with_quotes_is_compacted(tmp_path, always_compact):
     mostly_free_warehouse(original)
     assert jobs.compact_copy(original, work)
     assert describe(work)["rows"] == describe(original)["rows"]
+
+
+def test_the_compacting_copy_keeps_to_the_users_duckdb_settings(tmp_path, always_compact):
+    original, work = tmp_path / "wh.duckdb", tmp_path / "wh.duckdb.run.duckdb"
+    mostly_free_warehouse(original)
+    with pytest.raises(duckdb.Error):  # the settings reach DuckDB: a bad one is refused
+        duckdb.connect(config={"memory_limit": "lots"})
+    assert not jobs.compact_copy(original, work, {"SAP_DUCKDB_MEMORY_LIMIT": "lots"})
+    assert not work.exists()
+    assert jobs.compact_copy(
+        original, work, {"SAP_DUCKDB_MEMORY_LIMIT": "64MB", "SAP_DUCKDB_THREADS": "1"}
+    )
+    assert describe(work)["rows"] == describe(original)["rows"]
