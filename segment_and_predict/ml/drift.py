@@ -259,22 +259,48 @@ def compare(name: str, reference: dict, values: pd.Series | np.ndarray) -> dict:
 
 
 def model_reference(
-    train_rows: pd.DataFrame,
+    train_rows: pd.DataFrame | None,
     encoder,
     test_scores: np.ndarray,
     *,
     train_as_of_dates: Sequence[str],
     test_as_of_date: str,
     bins: int = DEFAULT_BINS,
+    features: dict | None = None,
 ) -> dict:
     """The reference a propensity model is monitored against (stored in its registry row).
 
     ``features``: the distribution of every model feature over ``train_rows``
-    (the rows the model was fit on), numeric ones in decile bins, categorical
-    ones by the levels the encoder froze (``encoder``: a fitted propensity
-    ``FeatureEncoder``; only its ``features_`` and ``categorical_levels_`` are
-    read). ``score``: the model's probabilities on its held-out test rows (the
-    latest labelled snapshot) in decile bins.
+    (:func:`feature_distributions`; or given, already computed, with
+    ``train_rows`` None). ``score``: the model's probabilities on its held-out
+    test rows (the latest labelled snapshot) in decile bins.
+    """
+    if features is None:
+        features = feature_distributions(
+            train_rows, encoder, train_as_of_dates=train_as_of_dates, bins=bins
+        )
+    return {
+        "version": REFERENCE_VERSION,
+        "bins": bins,
+        "feature_as_of_dates": list(train_as_of_dates),
+        "score_as_of_date": test_as_of_date,
+        "features": features,
+        "score": numeric_distribution(np.asarray(test_scores), bins),
+    }
+
+
+def feature_distributions(
+    train_rows: pd.DataFrame,
+    encoder,
+    *,
+    train_as_of_dates: Sequence[str],
+    bins: int = DEFAULT_BINS,
+) -> dict:
+    """The distribution of every model feature over ``train_rows`` (the rows the
+    model was fit on), numeric ones in decile bins, categorical ones by the levels
+    the encoder froze (``encoder``: a fitted propensity ``FeatureEncoder``; only its
+    ``features_`` and ``categorical_levels_`` are read).
+
     Calendar ages (:data:`CALENDAR_AGE_FEATURES`) are binned over the rows of
     the newest of ``train_as_of_dates`` alone (``aligned_to_date``; pooling
     older dates would under-count the customers who joined between them),
@@ -299,14 +325,7 @@ def model_reference(
             }
         else:
             features[name] = numeric_distribution(train_rows[name], bins)
-    return {
-        "version": REFERENCE_VERSION,
-        "bins": bins,
-        "feature_as_of_dates": list(train_as_of_dates),
-        "score_as_of_date": test_as_of_date,
-        "features": features,
-        "score": numeric_distribution(np.asarray(test_scores), bins),
-    }
+    return features
 
 
 def days_after(dates: pd.Series | object, reference_date: str) -> np.ndarray | int:
