@@ -12,6 +12,7 @@ applied to the file dbt opens).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 HISTORY_DIR_ENV = "SAP_HISTORY_DIR"
@@ -24,10 +25,12 @@ def default_history_dir(warehouse_path: str | os.PathLike[str]) -> Path:
     return path.with_name(stem + "_history")
 
 
-def history_dir_for(warehouse_path: str | os.PathLike[str]) -> Path:
-    """$SAP_HISTORY_DIR when set (a relative one from this process's folder), else the
-    folder beside the warehouse."""
-    configured = os.environ.get(HISTORY_DIR_ENV)
+def history_dir_for(
+    warehouse_path: str | os.PathLike[str], environ: Mapping[str, str] = os.environ
+) -> Path:
+    """$SAP_HISTORY_DIR of ``environ`` when set (a relative one from this process's
+    folder), else the folder beside the warehouse."""
+    configured = environ.get(HISTORY_DIR_ENV)
     return Path(configured).absolute() if configured else default_history_dir(warehouse_path)
 
 

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .history import HISTORY_DIR_ENV, default_history_dir
+from .history import HISTORY_DIR_ENV, history_dir_for
 from .preflight import (
     PreflightError,
     missing_models_problem,
@@ -29,7 +29,7 @@ from .preflight import (
     warehouse_file_problem,
 )
 from .project import unknown_vars_problem
-from .publish import PUBLISH_DIR_ENV, default_publish_dir
+from .publish import PUBLISH_DIR_ENV, publish_dir_for, quote_ident, quote_literal
 
 try:
     import fcntl
@@ -236,10 +236,6 @@ COMPACT_FREE_SHARE = 2 / 3
 COMPACT_MIN_BYTES = 256 * 2**20
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # The profile's DuckDB settings a user may set (profiles/profiles.yml); the
 # compacting copy keeps to them too.
 _DUCKDB_SETTINGS_ENV = {"memory_limit": "SAP_DUCKDB_MEMORY_LIMIT", "threads": "SAP_DUCKDB_THREADS"}
@@ -275,8 +271,8 @@ def compact_copy(original: Path, work: Path, env: Mapping[str, str] | None = Non
             ).fetchone()
             if free < COMPACT_FREE_SHARE * total:
                 return False
-            con.execute(f"attach {_sql_string(str(work))} as sap_working_copy (read_only false)")
-            con.execute('copy from database "' + name.replace('"', '""') + '" to sap_working_copy')
+            con.execute(f"attach {quote_literal(str(work))} as sap_working_copy (read_only false)")
+            con.execute(f"copy from database {quote_ident(name)} to sap_working_copy")
             con.execute("detach sap_working_copy")
     except duckdb.Error:
         _remove_database(work)
@@ -398,16 +394,10 @@ def dbt_environment(
     # Where the bi_snapshot model publishes (docs/bi.md) and where customer_features'
     # older dates go (macros/feature_history.sql): beside this warehouse unless set.
     # Set here from the warehouse the user named, so a run on a working copy of it
-    # (only SAP_DUCKDB_PATH changes) writes to the same place; a relative folder is
-    # made absolute from the user's folder, as the run summary reads it
-    # (publish_dir_for, history_dir_for), since dbt runs in the project folder.
-    for name, default in (
-        (PUBLISH_DIR_ENV, default_publish_dir),
-        (HISTORY_DIR_ENV, default_history_dir),
-    ):
-        configured = env.get(name)
-        folder = Path(configured).absolute() if configured else default(warehouse.warehouse_path)
-        env[name] = str(folder)
+    # (only SAP_DUCKDB_PATH changes) writes to the same place, and absolute, as the
+    # run summary reads them, since dbt runs in the project folder.
+    env[PUBLISH_DIR_ENV] = str(publish_dir_for(warehouse.warehouse_path, env))
+    env[HISTORY_DIR_ENV] = str(history_dir_for(warehouse.warehouse_path, env))
     return env
 
 

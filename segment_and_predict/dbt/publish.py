@@ -39,7 +39,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,10 +96,12 @@ def default_publish_dir(warehouse_path: str | os.PathLike[str]) -> Path:
     return path.with_name(path.stem + "_bi")
 
 
-def publish_dir_for(warehouse_path: str | os.PathLike[str]) -> Path:
-    """$SAP_PUBLISH_DIR when set (a relative one from this process's folder), else the
-    folder beside the warehouse."""
-    configured = os.environ.get(PUBLISH_DIR_ENV)
+def publish_dir_for(
+    warehouse_path: str | os.PathLike[str], environ: Mapping[str, str] = os.environ
+) -> Path:
+    """$SAP_PUBLISH_DIR of ``environ`` when set (a relative one from this process's
+    folder), else the folder beside the warehouse."""
+    configured = environ.get(PUBLISH_DIR_ENV)
     return Path(configured).absolute() if configured else default_publish_dir(warehouse_path)
 
 
@@ -115,11 +117,11 @@ def read_manifest(snapshot_dir: str | os.PathLike[str]) -> dict:
     return json.loads((Path(snapshot_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
 
 
-def _quote_ident(name: str) -> str:
+def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _quote_literal(text: str) -> str:
+def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -152,18 +154,18 @@ def _checksums(
 
     ``only``: hash just these partitions (YYYY-MM-DD), not the whole history.
     """
-    source = f"{PUBLIC_SCHEMA}.{_quote_ident(table)} as t"
+    source = f"{PUBLIC_SCHEMA}.{quote_ident(table)} as t"
     if partition_column is None:
         rows = con.execute(
             f"select '', count(*), coalesce(sum(hash(t)), 0)::varchar from {source}"
         ).fetchall()
     else:
-        column = _quote_ident(partition_column)
+        column = quote_ident(partition_column)
         where = ""
         if only is not None:
             if not only:
                 return {}
-            where = f" where {column} in ({', '.join(f'date {_quote_literal(k)}' for k in only)})"
+            where = f" where {column} in ({', '.join(f'date {quote_literal(k)}' for k in only)})"
         rows = con.execute(
             f"select strftime({column}, '%Y-%m-%d'), count(*), sum(hash(t))::varchar "
             f"from {source}{where} group by all order by 1"
@@ -180,11 +182,11 @@ def _partition_checksums(
     those of the previous snapshot, keeps the previous checksum (its file is linked);
     the rebuilt dates, and any partition whose count or columns differ, are hashed.
     """
-    column = _quote_ident(partition_column)
+    column = quote_ident(partition_column)
     counts = dict(
         con.execute(
             f"select strftime(day, '%Y-%m-%d'), rows from (select {column} as day, "
-            f"count(*) as rows from {PUBLIC_SCHEMA}.{_quote_ident(table)} group by all)"
+            f"count(*) as rows from {PUBLIC_SCHEMA}.{quote_ident(table)} group by all)"
         ).fetchall()
     )
     previous = (previous_plan or {}).get("checksums", {})
@@ -233,16 +235,16 @@ def _select_for_parquet(columns: list[list[str]], partition_column: str | None) 
         if name == partition_column:
             continue
         exact = _EXACT_PARQUET_TYPES.get(data_type)
-        quoted = _quote_ident(name)
+        quoted = quote_ident(name)
         parts.append(f"cast({quoted} as {exact}) as {quoted}" if exact else quoted)
     return ", ".join(parts)
 
 
 def _select_for_view(columns: list[list[str]]) -> str:
     return ", ".join(
-        f"cast({_quote_ident(c)} as {t}) as {_quote_ident(c)}"
+        f"cast({quote_ident(c)} as {t}) as {quote_ident(c)}"
         if t in _EXACT_PARQUET_TYPES
-        else _quote_ident(c)
+        else quote_ident(c)
         for c, t in columns
     )
 
@@ -266,19 +268,19 @@ def _view_sql(snapshot_dir: Path, table: str, plan: dict) -> str:
     partition_column = plan["partition_column"]
     if partition_column is not None and not plan["checksums"]:
         # No rows: no partition files to read, so the view is an empty typed select.
-        select = ", ".join(f"cast(null as {t}) as {_quote_ident(c)}" for c, t in columns)
+        select = ", ".join(f"cast(null as {t}) as {quote_ident(c)}" for c, t in columns)
         return f"select {select} where false"
     names = _select_for_view(columns)
     # The folder is literal ('bi [1]' is that folder, not the glob 'bi 1'); only
     # the partition wildcards are a pattern.
     if partition_column is None:
         path = duckdb_literal_path(str(snapshot_dir / _relative_file(table, None, "")))
-        return f"select {names} from read_parquet({_quote_literal(path)})"
+        return f"select {names} from read_parquet({quote_literal(path)})"
     pattern = duckdb_literal_path(str(snapshot_dir / "parquet" / table)) + "/*/*.parquet"
     return (
-        f"select {names} from read_parquet({_quote_literal(pattern)}, "
+        f"select {names} from read_parquet({quote_literal(pattern)}, "
         f"hive_partitioning = true, "
-        f"hive_types = {{{_quote_literal(partition_column)}: 'DATE'}})"
+        f"hive_types = {{{quote_literal(partition_column)}: 'DATE'}})"
     )
 
 
@@ -291,12 +293,12 @@ def _write_duckdb_file(snapshot_dir: Path, plans: dict[str, dict]) -> None:
     target = snapshot_dir / DUCKDB_FILE_NAME
     with duckdb.connect() as con:
         con.execute(
-            f"attach {_quote_literal(str(target))} as published "
-            f"(storage_version {_quote_literal(STORAGE_VERSION)})"
+            f"attach {quote_literal(str(target))} as published "
+            f"(storage_version {quote_literal(STORAGE_VERSION)})"
         )
         for table, plan in plans.items():
             con.execute(
-                f"create view published.main.{_quote_ident(table)} as "
+                f"create view published.main.{quote_ident(table)} as "
                 + _view_sql(snapshot_dir, table, plan)
             )
         con.execute("detach published")
@@ -379,11 +381,11 @@ def _write_snapshot(con, plans: dict[str, dict], snapshot_dir: Path, previous: P
             where = (
                 ""
                 if partition_column is None
-                else f" where {_quote_ident(partition_column)} = date {_quote_literal(key)}"
+                else f" where {quote_ident(partition_column)} = date {quote_literal(key)}"
             )
             con.execute(
-                f"copy (select {selected} from {PUBLIC_SCHEMA}.{_quote_ident(table)}{where}) "
-                f"to {_quote_literal(str(target))} (format parquet)"
+                f"copy (select {selected} from {PUBLIC_SCHEMA}.{quote_ident(table)}{where}) "
+                f"to {quote_literal(str(target))} (format parquet)"
             ).fetchall()
             written += 1
             if pause and written == 1:
