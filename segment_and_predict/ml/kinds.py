@@ -34,6 +34,7 @@ from .registry import FINGERPRINT_COLUMN, already_trained, no_new_rows, training
 from .serving import (
     nothing_served,
     registry_row_frame,
+    scoring_blocks,
     scoring_snapshot,
     serving_model,
     with_date_column,
@@ -64,12 +65,21 @@ class ModelKind:
     code: ModuleType  # the package whose source trains it (part of the fingerprint)
     library_versions: Callable[[], dict]
     prepare: Callable[[object, Mapping[str, object]], TrainingRun]  # dbt, config -> the run
-    serve: Callable[[pd.DataFrame, str, str], pd.DataFrame]  # features, model_json, model_id
+    # features, model_json, model_id -> the served rows; the features as one frame, or
+    # with serves_in_blocks as an iterator of frames of at most SERVE_BLOCK_ROWS rows
+    # (and the rows returned as an Arrow table whose as_of_date is a date)
+    serve: Callable[..., pd.DataFrame | pa.Table]
     config_keys: tuple[str, ...]  # the settings ``prepare`` reads (the model's config)
     served_schema: pa.Schema  # the served table's columns, for when nothing serves
     # model_json -> the customer_features columns ``serve`` reads besides the keys
     # (customer_id, as_of_date), so only those are read; None: every column
     input_columns: Callable[[str], Sequence[str]] | None = None
+    serves_in_blocks: bool = False
+
+
+# Rows per block of the scoring snapshot for a kind that serves in blocks: the
+# snapshot is read from DuckDB a block at a time, never as one frame.
+SERVE_BLOCK_ROWS = 250_000
 
 
 def serving_model_json(kind: ModelKind, dbt, session) -> str | None:
@@ -138,5 +148,8 @@ def serve_job(kind: ModelKind, dbt):
         features = features.select(
             ", ".join(f'"{name}"' for name in features.columns if name in wanted)
         )
+    if kind.serves_in_blocks:
+        blocks = scoring_blocks(features, dbt.ref("int_snapshot_dates"), SERVE_BLOCK_ROWS)
+        return kind.serve(blocks, model_json, model_id)
     snapshot = scoring_snapshot(features, dbt.ref("int_snapshot_dates"))
     return with_date_column(kind.serve(snapshot, model_json, model_id))

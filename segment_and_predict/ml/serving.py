@@ -7,6 +7,8 @@ model ``serving_models`` names) and their rows by the same rules.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -48,7 +50,17 @@ def _literal(value: object) -> str:
 
 
 def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
-    """The customer_features rows of the scoring date, read once into pandas.
+    """The customer_features rows of the scoring date, read once into pandas."""
+    return relation_frame(scoring_relation(features, snapshot_dates))
+
+
+def scoring_blocks(features, snapshot_dates, rows: int) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`scoring_snapshot`, as frames of at most ``rows`` rows each."""
+    return relation_blocks(scoring_relation(features, snapshot_dates), rows)
+
+
+def scoring_relation(features, snapshot_dates):
+    """The customer_features rows of the scoring date, as a DuckDB relation.
 
     Filtered by the date as a constant, so DuckDB skips the row groups of the other
     dates: customer_features keeps earlier days (feature_history_days), and a join on
@@ -59,8 +71,8 @@ def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:
     if len(dates) != 1:
         # no scoring date (or, against int_snapshot_dates' tests, several): the rows
         # of every date marked, as a join gives them
-        return relation_frame(features.join(scoring_dates, "as_of_date"))
-    return relation_frame(features.filter(f"as_of_date = date '{dates[0][0].isoformat()}'"))
+        return features.join(scoring_dates, "as_of_date")
+    return features.filter(f"as_of_date = date '{dates[0][0].isoformat()}'")
 
 
 # The pandas types a relation's columns get in relation_frame: text Arrow-backed
@@ -88,6 +100,38 @@ def relation_frame(relation) -> pd.DataFrame:
     """
     result = relation.arrow()
     table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    return _arrow_frame(table)
+
+
+def relation_blocks(relation, rows: int) -> Iterator[pd.DataFrame]:
+    """A DuckDB relation's rows as frames of at most ``rows`` rows, as they are read.
+
+    The types of :func:`relation_frame`; only one block is in memory at a time. A
+    relation without rows gives one empty frame, so a reader still sees its columns.
+    """
+    if rows < 1:
+        raise ValueError(f"rows must be at least 1, got {rows}")
+    reader = relation.to_arrow_reader(rows)
+    empty = True
+    # DuckDB hands its own chunks (2,048 rows and up); gather them into blocks of
+    # ``rows`` so every block but the last is full
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+    for batch in reader:
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        while pending_rows >= rows:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield _arrow_frame(table.slice(0, rows))
+            empty = False
+            rest = table.slice(rows)
+            pending, pending_rows = rest.to_batches(), rest.num_rows
+    if pending_rows or empty:
+        yield _arrow_frame(pa.Table.from_batches(pending, schema=reader.schema))
+
+
+def _arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as pandas with the types of :func:`relation_frame`."""
     # decimals and dates as .df() gives them: float64 (not Decimal objects), datetime64[us]
     for index, field in enumerate(table.schema):
         if pa.types.is_decimal(field.type):

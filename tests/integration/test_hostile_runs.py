@@ -399,9 +399,9 @@ def test_a_crash_while_scoring_leaves_every_public_table_as_it_was(
     # a new date, so a run in place would have added its features before the crash
     latest = read_table(warehouse, "select max(as_of_date) as d from propensity_scores")["d"][0]
     day = (latest - pd.Timedelta(days=1)).date().isoformat()
-    crashed = run_cli("daily", warehouse, "--as-of-date", day, fault="score_customers")
+    crashed = run_cli("daily", warehouse, "--as-of-date", day, fault="score_blocks")
     assert crashed.returncode != 0
-    assert "injected test fault in score_customers" in crashed.stdout
+    assert "injected test fault in score_blocks" in crashed.stdout
     assert public_table_checksums(warehouse) == before
     assert "nothing it changed was kept" in crashed.stderr
     assert_serving_invariants(warehouse)

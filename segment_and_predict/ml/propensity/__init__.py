@@ -3,7 +3,8 @@
 Train with :func:`train_propensity_model` on the ``customer_features`` table
 (out-of-time split by snapshot date, LightGBM with native categoricals, two
 baselines, evaluation tables for the registry) and score with
-:func:`score_customers`. Models are stored as JSON text
+:func:`score_customers` (a frame), or :func:`score_blocks` (blocks of rows as the
+daily job reads them from the warehouse, never all at once). Models are stored as JSON text
 (:meth:`PropensityModel.to_json`), never pickled.
 """
 
@@ -35,7 +36,7 @@ from segment_and_predict.ml.propensity.metrics import (
     rank_percentile_and_decile,
 )
 from segment_and_predict.ml.propensity.model import DEFAULT_PARAMS, PropensityModel
-from segment_and_predict.ml.propensity.scoring import SCORE_COLUMNS, score_customers
+from segment_and_predict.ml.propensity.scoring import SCORE_COLUMNS, score_blocks, score_customers
 from segment_and_predict.ml.propensity.training import (
     DEFAULT_GATE,
     TrainingResult,
@@ -71,6 +72,7 @@ __all__ = [
     "rank_percentile_and_decile",
     "parse_bool_var",
     "passes_quality_gate",
+    "score_blocks",
     "score_customers",
     "split_snapshots",
     "train_propensity_model",

@@ -8,9 +8,10 @@ labelled training snapshots of ``customer_features`` with the label of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
+import pyarrow as pa
 
 # the package is initialised before this submodule (its __init__ does not import it).
 # Training and scoring are called through the package (propensity_package.X), the
@@ -69,10 +70,8 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
     )
 
 
-def _serve(features: pd.DataFrame, model_json: str, model_id: str) -> pd.DataFrame:
-    return propensity_package.score_customers(
-        features, PropensityModel.from_json(model_json), model_id
-    )
+def _serve(blocks: Iterable[pd.DataFrame], model_json: str, model_id: str) -> pa.Table:
+    return propensity_package.score_blocks(blocks, PropensityModel.from_json(model_json), model_id)
 
 
 PROPENSITY = ModelKind(
@@ -93,4 +92,5 @@ PROPENSITY = ModelKind(
         "model_threads",
     ),
     served_schema=SCORES_SCHEMA,
+    serves_in_blocks=True,
 )

@@ -13,7 +13,10 @@ from segment_and_predict.ml.segmentation.preprocessing import numeric_column
 from segment_and_predict.ml.serving import (
     fetch_in_key_order,
     in_key_order,
+    relation_blocks,
     relation_frame,
+    scoring_blocks,
+    scoring_snapshot,
     training_rows,
 )
 
@@ -149,3 +152,33 @@ def test_a_frame_read_through_arrow_holds_the_values_duckdb_df_gives():
     pd.testing.assert_series_equal(arrow_frame["day"], duckdb_frame["day"])
     # an empty relation keeps its columns
     assert list(relation_frame(relation.filter("false")).columns) == list(duckdb_frame.columns)
+
+
+def test_a_relation_read_in_blocks_is_the_frame_read_at_once(relations):
+    # the daily scoring reads its snapshot a block at a time (relation_blocks): the
+    # blocks together are relation_frame's rows and types, every block but the last full
+    features, _, _ = relations
+    ordered = features.order("as_of_date, customer_id")  # 80,000 rows: DuckDB hands chunks
+    blocks = list(relation_blocks(ordered, 30_000))
+    assert [len(block) for block in blocks] == [30_000, 30_000, 20_000]
+    together = pd.concat(blocks, ignore_index=True)
+    pd.testing.assert_frame_equal(together, relation_frame(ordered))
+    assert [len(block) for block in relation_blocks(ordered, 40_000)] == [40_000, 40_000]
+    # no rows: one empty frame with the columns and types
+    (empty,) = relation_blocks(features.filter("false"), 30_000)
+    assert len(empty) == 0
+    assert empty.dtypes.to_dict() == relation_frame(features.filter("false")).dtypes.to_dict()
+    with pytest.raises(ValueError, match="at least 1"):
+        next(relation_blocks(features, 0))
+
+
+def test_the_scoring_blocks_are_the_scoring_snapshot(relations):
+    features, _, dates = relations
+    blocks = list(scoring_blocks(features, dates, 7_000))
+    assert [len(block) for block in blocks] == [7_000, 7_000, 6_000]
+    snapshot = scoring_snapshot(features, dates)
+    assert set(snapshot["as_of_date"]) == {pd.Timestamp("2026-04-01")}
+    pd.testing.assert_frame_equal(
+        pd.concat(blocks, ignore_index=True).sort_values("customer_id", ignore_index=True),
+        snapshot.sort_values("customer_id", ignore_index=True),
+    )

@@ -30,6 +30,7 @@ from segment_and_predict.ml.propensity import (
     explain,
     passes_quality_gate,
     rank_percentile_and_decile,
+    score_blocks,
     score_customers,
     split_snapshots,
     train_propensity_model,
@@ -669,3 +670,37 @@ def test_scoring_in_blocks_equals_scoring_in_one_block(features, trained, scores
     in_blocks = score_customers(latest, trained.model, trained.registry_row["model_id"])
     assert len(latest) > 3 * 97
     pd.testing.assert_frame_equal(in_blocks, scores)
+
+
+def test_scores_of_blocks_of_rows_are_the_scores_of_all_rows(features, trained, scores):
+    # the daily job scores the snapshot as DuckDB hands it, a block of rows at a time
+    # (score_blocks): the same values as scoring every row at once, ranks included
+    import duckdb
+    import pyarrow as pa
+
+    from segment_and_predict.ml.serving import SCORES_SCHEMA
+
+    latest = features[features["as_of_date"] == features["as_of_date"].max()]
+    model_id = trained.registry_row["model_id"]
+    parts = [latest.iloc[:1000], latest.iloc[1000:1001], latest.iloc[1001:]]
+    table = score_blocks(iter(parts), trained.model, model_id)
+    assert table.column_names == list(SCORE_COLUMNS)
+    # as DuckDB stores it: the published types, text as VARCHAR
+    con = duckdb.connect()
+    con.register("scored", table)
+    con.register("expected", SCORES_SCHEMA.empty_table())
+    stored = con.execute("select * from scored").df()
+    assert [d[1] for d in con.execute("describe scored").fetchall()] == [
+        d[1] for d in con.execute("describe expected").fetchall()
+    ]
+    expected = scores.assign(as_of_date=scores["as_of_date"].astype("datetime64[us]"))
+    stored["as_of_date"] = stored["as_of_date"].astype("datetime64[us]")
+    for name in SCORE_COLUMNS:
+        assert stored[name].tolist() == expected[name].tolist(), name
+    assert isinstance(table, pa.Table)
+
+    # a key repeated in two blocks is refused, as within one frame
+    with pytest.raises(ValueError, match="duplicated"):
+        score_blocks([latest.iloc[:10], latest.iloc[5:20]], trained.model, model_id)
+    with pytest.raises(ValueError, match="at least one block"):
+        score_blocks(iter([]), trained.model, model_id)
