@@ -45,12 +45,13 @@ from .serving import (
 class TrainingRun:
     """One training run's inputs, read from the warehouse, and how to fit on them.
 
-    ``rows`` (every row the model learns from, in key order) and ``settings`` (the
+    ``rows`` (every row the model learns from, in key order: one frame, or several
+    taken in turn, never concatenated for the fingerprint) and ``settings`` (the
     parameters that change the outcome) make the run's fingerprint; ``fit`` takes
     the previous serving model's JSON (or None) and returns the registry row.
     """
 
-    rows: pd.DataFrame
+    rows: pd.DataFrame | tuple[pd.DataFrame, ...]
     settings: Mapping[str, object]
     fit: Callable[[str | None], dict]
 

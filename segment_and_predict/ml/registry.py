@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -29,20 +29,18 @@ FINGERPRINT_COLUMN = "training_fingerprint"
 _FINGERPRINT_MANTISSA_BITS = 30
 
 
-def _floats_rounded(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with every float column rounded to _FINGERPRINT_MANTISSA_BITS bits."""
-    out = rows.copy(deep=False)
-    for name in rows.columns:
-        if pd.api.types.is_float_dtype(rows[name].dtype):
-            values = rows[name].to_numpy(dtype="float64", na_value=np.nan)
-            mantissa, exponent = np.frexp(values)
-            scale = float(2**_FINGERPRINT_MANTISSA_BITS)
-            out[name] = np.ldexp(np.round(mantissa * scale) / scale, exponent)
-    return out
+def _rounded(column: pd.Series) -> pd.Series:
+    """``column`` with floats rounded to _FINGERPRINT_MANTISSA_BITS bits; others as they are."""
+    if not pd.api.types.is_float_dtype(column.dtype):
+        return column
+    values = column.to_numpy(dtype="float64", na_value=np.nan)
+    mantissa, exponent = np.frexp(values)
+    scale = float(2**_FINGERPRINT_MANTISSA_BITS)
+    return pd.Series(np.ldexp(np.round(mantissa * scale) / scale, exponent))
 
 
 def training_fingerprint(
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | Sequence[pd.DataFrame],
     *,
     settings: Mapping[str, object],
     library_versions: Mapping[str, str],
@@ -51,17 +49,21 @@ def training_fingerprint(
     """SHA-256 of a training run's inputs, as hex.
 
     ``rows`` are the training rows in key order (every column, values and
-    types); ``settings`` the parameters that change the outcome (gates,
-    threads); ``library_versions`` the versions that shape the model; ``code``
-    the package whose source trains it (every ``.py`` file in its folder), so
-    a change to the training code is a new training too.
+    types), one frame or several taken in turn; ``settings`` the parameters
+    that change the outcome (gates, threads); ``library_versions`` the versions
+    that shape the model; ``code`` the package whose source trains it (every
+    ``.py`` file in its folder), so a change to the training code is a new
+    training too. The rows are hashed a column at a time, so no copy of them is
+    made (at 2.4M customers the segmenter's two snapshots are about 2.2 GiB).
     """
     digest = hashlib.sha256()
-    digest.update(json.dumps(list(map(str, rows.columns))).encode())
-    digest.update(json.dumps([str(t) for t in rows.dtypes]).encode())
-    digest.update(
-        pd.util.hash_pandas_object(_floats_rounded(rows), index=False).to_numpy().tobytes()
-    )
+    for frame in [rows] if isinstance(rows, pd.DataFrame) else rows:
+        digest.update(json.dumps(list(map(str, frame.columns))).encode())
+        digest.update(json.dumps([str(t) for t in frame.dtypes]).encode())
+        digest.update(str(len(frame)).encode())
+        for position in range(frame.shape[1]):
+            column = _rounded(frame.iloc[:, position])
+            digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
     digest.update(json.dumps(dict(settings), sort_keys=True, default=str).encode())
     digest.update(json.dumps(dict(library_versions), sort_keys=True).encode())
     package_dir = Path(code.__file__).parent

@@ -73,7 +73,7 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
         return row
 
     return TrainingRun(
-        rows=pd.concat([latest, labelled], ignore_index=True),
+        rows=(latest, labelled),  # a concatenation would be a third copy of both
         settings={
             "gate": gate,
             "new_customer_days": new_customer_days,

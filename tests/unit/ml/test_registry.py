@@ -76,3 +76,24 @@ def test_newest_fingerprint_reads_the_newest_row_and_tolerates_old_registries():
             "('m0', timestamptz '2025-12-01 00:00:00+00', 'ccc')"
         )
         assert newest_training_fingerprint(con, "registry") == "bbb"
+
+
+def test_rows_in_several_frames_are_hashed_in_turn(rows):
+    # the segmenter's run hands over its two snapshots as they are (no concatenation)
+    parts = (rows.iloc[:2], rows.iloc[2:])
+    assert fingerprint(parts) == fingerprint((rows.iloc[:2].copy(), rows.iloc[2:].copy()))
+    changed = (rows.iloc[:2], rows.iloc[2:].assign(orders_30d=[4.0]))
+    split_elsewhere = (rows.iloc[:1], rows.iloc[1:])
+    others = {fingerprint(changed), fingerprint(split_elsewhere), fingerprint(parts[::-1])}
+    assert fingerprint(parts) not in others
+    assert len(others) == 3
+
+
+def test_floats_that_differ_only_in_their_last_bits_are_the_same_input(rows):
+    # DuckDB sums in parallel: an average can differ by ~1e-14 from one build to the next
+    floats = rows.astype({"orders_30d": "float64"})
+    nudged = floats.assign(orders_30d=floats["orders_30d"] * (1 + 1e-14))
+    assert fingerprint(nudged) == fingerprint(floats)
+    assert fingerprint(floats.assign(orders_30d=floats["orders_30d"] * 1.001)) != fingerprint(
+        floats
+    )
