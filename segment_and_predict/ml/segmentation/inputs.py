@@ -9,6 +9,8 @@ features of that date with the label of ``customer_labels`` joined on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from ..serving import fetch_in_key_order, with_label
@@ -16,22 +18,30 @@ from .training import assign_segments
 
 
 def segmenter_snapshots(
-    features, labels, snapshot_dates, *, label: str
+    features, labels, snapshot_dates, *, label: str, labelled_columns: Sequence[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(latest, labelled): the rows of the latest snapshot date, and those of the
     latest date whose label is observed with the column ``label`` last, in key order.
 
     ``features``, ``labels`` and ``snapshot_dates`` are DuckDB relations
     (customer_features, customer_labels, int_snapshot_dates). ``labelled`` is
-    empty when no date is labelled yet.
+    empty when no date is labelled yet. With ``labelled_columns``, ``labelled``
+    holds only those feature columns (those customer_features has) besides the keys:
+    it is only assigned to segments, and at 2.4M customers every column is ~1 GiB.
     """
     latest_date = snapshot_dates.aggregate("max(as_of_date) as as_of_date")
     labelled_date = snapshot_dates.filter("is_label_observed").aggregate(
         "max(as_of_date) as as_of_date"
     )
     latest = fetch_in_key_order(features.join(latest_date, "as_of_date"))
+    labelled_features = features
+    if labelled_columns is not None:
+        wanted = {"customer_id", "as_of_date", *labelled_columns}
+        labelled_features = features.select(
+            ", ".join(f'"{name}"' for name in features.columns if name in wanted)
+        )
     labelled = fetch_in_key_order(
-        with_label(features.join(labelled_date, "as_of_date"), labels, label)
+        with_label(labelled_features.join(labelled_date, "as_of_date"), labels, label)
     )
     return latest, labelled
 

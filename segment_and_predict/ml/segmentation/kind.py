@@ -33,11 +33,16 @@ from segment_and_predict.ml.serving import SEGMENTS_SCHEMA
 
 def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
     label = label_column(config["label_window_days"])
+    # the features to cluster on, as customer_features' YAML declares them
+    feature_specs = feature_specs_from_catalog(dbt.ref("feature_catalog").df())
     latest, labelled = segmenter_snapshots(
         dbt.ref("customer_features"),
         dbt.ref("customer_labels"),
         dbt.ref("int_snapshot_dates"),
         label=label,
+        # the labelled rows are only assigned to segments (observed_purchase_rates):
+        # what a segmenter can read (Segmenter.input_columns_) is enough
+        labelled_columns=[*(spec.column for spec in feature_specs), "tenure_days"],
     )
     gate = {
         "min_k": int(config["gate_min_k"]),
@@ -47,8 +52,6 @@ def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
         "min_segment_share": float(config["gate_min_segment_share"]),
     }
     new_customer_days = int(config["new_customer_days"])
-    # the features to cluster on, as customer_features' YAML declares them
-    feature_specs = feature_specs_from_catalog(dbt.ref("feature_catalog").df())
 
     def fit(previous_model_json: str | None) -> dict:
         row = dict(

@@ -54,3 +54,19 @@ def test_no_labelled_date_gives_no_labelled_rows_and_no_rates(con):
     assert len(latest) == 4
     assert labelled.empty
     assert observed_purchase_rates(labelled, "{}", label=LABEL) == {}
+
+
+def test_the_labelled_rows_hold_only_the_columns_asked_for(con):
+    # the job reads the labelled date with the segmenter's columns only (it only assigns
+    # segments to it); a column customer_features lacks is left to the segmenter to name
+    con.execute("alter table features add column tenure_days integer default 400")
+    latest, labelled = segmenter_snapshots(
+        con.table("features"),
+        con.table("labels"),
+        con.table("snapshot_dates"),
+        label=LABEL,
+        labelled_columns=["tenure_days", "not_a_feature"],
+    )
+    assert list(latest.columns) == ["customer_id", "as_of_date", "orders_365d", "tenure_days"]
+    assert list(labelled.columns) == ["customer_id", "as_of_date", "tenure_days", LABEL]
+    assert labelled[LABEL].tolist() == [True, True, True, True]
