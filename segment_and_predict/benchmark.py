@@ -46,7 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -67,12 +67,17 @@ VERSIONED_PACKAGES = (
     "numpy",
     "pyarrow",
 )
-# Settings of profiles/profiles.yml that change the timings, with their defaults.
-PROFILE_SETTINGS = {
-    "SAP_DBT_THREADS": "1",
-    "SAP_DUCKDB_THREADS": "2",
-    "SAP_DUCKDB_MEMORY_LIMIT": "8GB",
-}
+# Settings of profiles/profiles.yml that change the timings.
+PROFILE_SETTINGS = ("SAP_DBT_THREADS", "SAP_DUCKDB_THREADS", "SAP_DUCKDB_MEMORY_LIMIT")
+
+
+def profile_settings(environ: Mapping[str, str] = os.environ) -> dict[str, str | None]:
+    """The value each of PROFILE_SETTINGS has in a run: the environment's, else the
+    default profiles/profiles.yml gives it (``env_var('NAME', 'default')``, its one owner)."""
+    text = (PROJECT_DIR / "profiles" / "profiles.yml").read_text()
+    defaults = dict(re.findall(r"env_var\('(\w+)',\s*'([^']*)'\)", text))
+    return {name: environ.get(name, defaults.get(name)) for name in PROFILE_SETTINGS}
+
 
 # Fallback when GNU time is missing: a fresh Python process runs the stage and
 # reports its own RUSAGE_CHILDREN, which then covers that stage's tree only.
@@ -553,7 +558,7 @@ def run_benchmark(
             "command": cli,
             "project_dir": str(PROJECT_DIR),
             "git": git_commit(PROJECT_DIR),
-            "profile": {k: os.environ.get(k, v) for k, v in PROFILE_SETTINGS.items()},
+            "profile": profile_settings(),
         },
         "machine": machine_info(),
         "data": {

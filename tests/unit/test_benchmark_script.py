@@ -48,3 +48,15 @@ def test_the_days_table_compares_the_last_days_with_the_first():
 def test_runs_days_and_pairs_that_measure_nothing_are_refused(argv):
     with pytest.raises(SystemExit):
         benchmark.main(["--customers", "10", *argv])
+
+
+def test_the_profile_settings_it_records_are_the_profiles_defaults():
+    from segment_and_predict.benchmark import profile_settings
+
+    settings = profile_settings({})
+    assert settings == {
+        "SAP_DBT_THREADS": "1",
+        "SAP_DUCKDB_THREADS": "2",
+        "SAP_DUCKDB_MEMORY_LIMIT": "3GB",
+    }
+    assert profile_settings({"SAP_DUCKDB_MEMORY_LIMIT": "6GB"})["SAP_DUCKDB_MEMORY_LIMIT"] == "6GB"

@@ -12,7 +12,7 @@ centroid, never a refit.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -21,7 +21,11 @@ import segment_and_predict.ml.segmentation as segmentation_package
 from segment_and_predict.ml.kinds import ModelKind, TrainingRun
 from segment_and_predict.ml.labels import label_column
 from segment_and_predict.ml.segmentation.inputs import observed_purchase_rates, segmenter_snapshots
-from segment_and_predict.ml.segmentation.preprocessing import feature_specs_from_catalog
+from segment_and_predict.ml.segmentation.preprocessing import (
+    CATEGORY_SHARE_PREFIX,
+    FeatureSpec,
+    feature_specs_from_catalog,
+)
 from segment_and_predict.ml.segmentation.segmenter import Segmenter
 from segment_and_predict.ml.segmentation.training import (
     assign_segments,
@@ -31,18 +35,31 @@ from segment_and_predict.ml.segmentation.training import (
 from segment_and_predict.ml.serving import SEGMENTS_SCHEMA
 
 
+def segmenter_readable_columns(
+    feature_specs: Sequence[FeatureSpec], columns: Sequence[str]
+) -> list[str]:
+    """Every column of ``columns`` a segmenter fitted with ``feature_specs`` can read
+    (a superset of its ``input_columns_``): the declared features, the category shares
+    the preprocessor adds (``share_spend_*``), and the new-customer rule's tenure_days."""
+    return [
+        *(spec.column for spec in feature_specs),
+        *(name for name in columns if str(name).startswith(CATEGORY_SHARE_PREFIX)),
+        "tenure_days",
+    ]
+
+
 def _prepare(dbt, config: Mapping[str, object]) -> TrainingRun:
     label = label_column(config["label_window_days"])
     # the features to cluster on, as customer_features' YAML declares them
     feature_specs = feature_specs_from_catalog(dbt.ref("feature_catalog").df())
+    features = dbt.ref("customer_features")
     latest, labelled = segmenter_snapshots(
-        dbt.ref("customer_features"),
+        features,
         dbt.ref("customer_labels"),
         dbt.ref("int_snapshot_dates"),
         label=label,
-        # the labelled rows are only assigned to segments (observed_purchase_rates):
-        # what a segmenter can read (Segmenter.input_columns_) is enough
-        labelled_columns=[*(spec.column for spec in feature_specs), "tenure_days"],
+        # the labelled rows are only assigned to segments (observed_purchase_rates)
+        labelled_columns=segmenter_readable_columns(feature_specs, features.columns),
     )
     gate = {
         "min_k": int(config["gate_min_k"]),

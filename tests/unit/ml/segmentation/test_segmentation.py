@@ -418,6 +418,12 @@ def test_assignment_reads_only_the_columns_the_segmenter_names(features4):
     pd.testing.assert_frame_equal(
         assign_segments(narrow, model_json), assign_segments(features, model_json)
     )
+    # the training job reads the labelled date with these columns only (kind.py)
+    from segment_and_predict.ml.segmentation.kind import segmenter_readable_columns
+
+    readable = segmenter_readable_columns(DECLARED_SPECS, list(features.columns))
+    assert set(columns) <= set(readable) < set(features.columns)
+    assert any(name.startswith("share_spend_") for name in columns)  # the shares it adds
     # without the new-customer rule, tenure is read only if the clustering uses it
     plain = train_segmenter(features4, k_values=range(3, 7), **FAST).model
     assert set(plain.input_columns_) == {c["source"] for c in plain.preprocessor_.columns_}
