@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from .registry import FINGERPRINT_COLUMN, already_trained, no_new_rows, training_fingerprint
 from .serving import (
+    keys_and_columns,
     nothing_served,
     registry_row_frame,
     scoring_blocks,
@@ -144,11 +145,7 @@ def serve_job(kind: ModelKind, dbt):
     model_id, model_json = serving
     features = dbt.ref("customer_features")
     if kind.input_columns is not None:
-        # a column the model needs and the table lacks is left for the model to name
-        wanted = {"customer_id", "as_of_date", *kind.input_columns(model_json)}
-        features = features.select(
-            ", ".join(f'"{name}"' for name in features.columns if name in wanted)
-        )
+        features = keys_and_columns(features, kind.input_columns(model_json))
     if kind.serves_in_blocks:
         blocks = scoring_blocks(features, dbt.ref("int_snapshot_dates"), SERVE_BLOCK_ROWS)
         return kind.serve(blocks, model_json, model_id)

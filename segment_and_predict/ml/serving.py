@@ -7,7 +7,7 @@ model ``serving_models`` names) and their rows by the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,14 @@ def serving_model(serving_models, registry, *, kind: str, id_column: str = "mode
 
 def _literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def keys_and_columns(features, columns: Iterable[str]):
+    """``features`` (a customer_features relation) with only the keys (customer_id,
+    as_of_date) and those of ``columns`` it has, in its own order. A column it lacks is
+    left for the model that needs it to name."""
+    wanted = {"customer_id", "as_of_date", *columns}
+    return features.select(", ".join(f'"{name}"' for name in features.columns if name in wanted))
 
 
 def scoring_snapshot(features, snapshot_dates) -> pd.DataFrame:

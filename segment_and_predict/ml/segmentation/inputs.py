@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..serving import fetch_in_key_order, with_label
+from ..serving import fetch_in_key_order, keys_and_columns, with_label
 from .training import assign_segments
 
 
@@ -34,12 +34,9 @@ def segmenter_snapshots(
         "max(as_of_date) as as_of_date"
     )
     latest = fetch_in_key_order(features.join(latest_date, "as_of_date"))
-    labelled_features = features
-    if labelled_columns is not None:
-        wanted = {"customer_id", "as_of_date", *labelled_columns}
-        labelled_features = features.select(
-            ", ".join(f'"{name}"' for name in features.columns if name in wanted)
-        )
+    labelled_features = (
+        features if labelled_columns is None else keys_and_columns(features, labelled_columns)
+    )
     labelled = fetch_in_key_order(
         with_label(labelled_features.join(labelled_date, "as_of_date"), labels, label)
     )
