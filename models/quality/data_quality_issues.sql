@@ -1,8 +1,8 @@
 {#
   Rows of the raw export that staging left out, counted per table, rule and
   column. Read from raw_row_checks, which counts every raw row under the first
-  rule it breaks through the same checked_raw_source relation the staging
-  models filter, so the counts are exactly what staging excluded. One row per
+  rule it breaks from raw_quarantined_rows, the rows every staging view leaves
+  out, so the counts are exactly what staging excluded. One row per
   (table, rule, column) with at least one quarantined row; no rows = a clean
   export.
 #}

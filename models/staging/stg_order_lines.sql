@@ -1,10 +1,8 @@
--- depends_on: {{ ref('stg_orders') }} (quarantine: rows of unknown orders)
 with
 
 source as (
-    -- rows breaking a data-quality rule are quarantined (counted in data_quality_issues)
-    select * from {{ checked_raw_source('order_lines') }}
-    where quarantine_rule is null
+    -- the rows no data-quality rule quarantined (raw_quarantined_rows, data_quality_issues)
+    select * from {{ staged_raw_source('order_lines') }}
 ),
 
 renamed as (

@@ -1,10 +1,8 @@
--- depends_on: {{ ref('stg_customers') }} (quarantine: rows of unknown customers)
 with
 
 source as (
-    -- rows breaking a data-quality rule are quarantined (counted in data_quality_issues)
-    select * from {{ checked_raw_source('returns') }}
-    where quarantine_rule is null
+    -- the rows no data-quality rule quarantined (raw_quarantined_rows, data_quality_issues)
+    select * from {{ staged_raw_source('returns') }}
 ),
 
 renamed as (

@@ -18,6 +18,7 @@ import shutil
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from dbt_helpers import REPO_ROOT, assert_dbt_ok, public_table_checksums, read_table
 from dbt_helpers import rewrite_parquet as _rewrite
@@ -281,6 +282,19 @@ ORDER_LINE_DEFECTS = """
     union all select * from base  -- exact copy (two-column key)
 """
 
+PARTS = 3
+
+
+def _split_into_parts(path, folder, n: int) -> None:
+    """Replace the Parquet file ``path`` by ``folder`` of ``n`` part files, in row order."""
+    table = pq.read_table(path)
+    size = -(-table.num_rows // n)
+    folder.mkdir()
+    for i in range(n):
+        pq.write_table(table.slice(i * size, size), folder / f"part-{i:05d}.parquet")
+    path.unlink()
+
+
 # (table, rule, column) -> rows quarantined
 EXPECTED_QUARANTINE = {
     ("customers", "duplicate_row", "customer_id"): 1,
@@ -310,6 +324,11 @@ def defective_build(small_raw_data, tmp_path_factory):
     _rewrite(raw / "orders.parquet", ORDER_DEFECTS)
     _rewrite(raw / "sessions.parquet", SESSION_DEFECTS)
     _rewrite(raw / "order_lines.parquet", ORDER_LINE_DEFECTS)
+    # orders and sessions as folders of part files: the quarantine tells rows apart
+    # by their file and place in it, and a defect's copy sits in another part than
+    # its original (the defects are the last rows)
+    for table in ("orders", "sessions"):
+        _split_into_parts(raw / f"{table}.parquet", raw / table, PARTS)
     # optional tables: one absent, one empty
     (raw / "returns.parquet").unlink()
     _rewrite(raw / "support_tickets.parquet", "select * from t where false")
@@ -362,6 +381,64 @@ def test_quarantine_counts_nothing_else_and_staging_keeps_the_rest(defective_bui
     assert kept["orders"] == original[1] + 1
     assert kept["quarantined_customers"] == 0
     assert kept["copies_of_the_duplicated_order"] == 1
+
+
+def test_every_raw_row_is_staged_or_quarantined_exactly_once(defective_build):
+    # The rules are evaluated once per build (raw_quarantined_rows); each staging view
+    # is the raw rows minus those, matched by file and row number. Orders and
+    # sessions are part files here, so rows of different files share row numbers.
+    _, warehouse = defective_build
+    raw = warehouse.raw_data_path
+    counts = read_table(
+        warehouse,
+        f"""
+        select
+            (select count(*) from '{raw}/orders/*.parquet') as raw_orders,
+            (select count(*) from staging.stg_orders) as staged_orders,
+            (select count(*) from staging.raw_quarantined_rows
+             where table_name = 'orders') as quarantined_orders,
+            (select count(distinct (file_index, file_row_number)) from staging.raw_quarantined_rows
+             where table_name = 'orders') as distinct_quarantined_orders,
+            (select min(file_index) from staging.raw_quarantined_rows
+             where table_name = 'orders') as first_file_with_quarantined_orders,
+            (select count(*) from '{raw}/sessions/*.parquet') as raw_sessions,
+            (select count(*) from staging.stg_sessions) as staged_sessions,
+            (select count(*) from staging.raw_quarantined_rows
+             where table_name = 'sessions') as quarantined_sessions,
+            (select count(*) from '{raw}/order_lines.parquet') as raw_lines,
+            (select count(*) from staging.stg_order_lines) as staged_lines,
+            (select count(*) from staging.raw_quarantined_rows
+             where table_name = 'order_lines') as quarantined_lines
+        """,
+    ).iloc[0]
+    for table in ("orders", "sessions", "lines"):
+        assert counts[f"raw_{table}"] == counts[f"staged_{table}"] + counts[f"quarantined_{table}"]
+    assert counts["distinct_quarantined_orders"] == counts["quarantined_orders"]
+    # the defects are the last rows, so in the last part: a match on the row number
+    # alone would also drop the first parts' rows of those numbers
+    assert counts["first_file_with_quarantined_orders"] == PARTS - 1
+    # what the staging views keep is what no rule breaks, row for row: every staged
+    # order is a raw order that is not quarantined, by its content
+    parts = ", ".join(f"'{p}'" for p in sorted((raw / "orders").glob("*.parquet")))
+    leftover = read_table(
+        warehouse,
+        f"""
+        select count(*) as n from (
+            select
+                cast(order_id as varchar) as order_id,
+                cast(customer_id as varchar) as customer_id,
+                cast(ordered_at as timestamp) as ordered_at
+            from read_parquet([{parts}]) as r
+            anti join (
+                select file_index, file_row_number from staging.raw_quarantined_rows
+                where table_name = 'orders'
+            ) as q using (file_index, file_row_number)
+            except all
+            select order_id, customer_id, ordered_at from staging.stg_orders
+        )
+        """,
+    ).iloc[0]
+    assert leftover["n"] == 0
 
 
 def test_data_sources_counts_the_rows_staging_keeps(defective_build):
