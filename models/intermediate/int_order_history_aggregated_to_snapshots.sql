@@ -31,18 +31,25 @@ orders_before_snapshot as (
 ),
 
 purchase_days as (
-    -- BG/NBD and the rhythm count days with a purchase, not orders
-    select distinct
+    -- BG/NBD and the rhythm count days with a purchase, not orders: one row per
+    -- customer, date and purchase day, carrying what the orders of that day add up to
+    -- (one aggregation of the orders; the per-customer figures below sum these rows)
+    select
         customer_id,
         as_of_date,
-        ordered_date
+        ordered_date,
+        count(*) as orders,
+        count(*) filter (
+            where days_before_snapshot > 90 and days_before_snapshot <= 180
+        ) as orders_91_180d,
+        max(ordered_at) as latest_event_at
     from orders_before_snapshot
+    group by customer_id, as_of_date, ordered_date
 ),
 
 purchase_gaps as (
     select
-        customer_id,
-        as_of_date,
+        *,
         ordered_date
         - lag(ordered_date) over (
             partition by customer_id, as_of_date order by ordered_date
@@ -50,64 +57,52 @@ purchase_gaps as (
     from purchase_days
 ),
 
-gap_stats as (
+per_customer as (
     select
         customer_id,
         as_of_date,
+        cast(sum(orders) as bigint) as orders_lifetime,
+        count(*) as purchase_days_lifetime,
+        cast(sum(orders_91_180d) as bigint) as orders_91_180d,
+        max(as_of_date - ordered_date) as days_since_first_order,
+        min(as_of_date - ordered_date) as days_since_last_order_lifetime,
+        max(ordered_date) - min(ordered_date) as days_first_to_last_purchase,
+        -- the gaps: null on each customer's first purchase day, which avg and count skip
         cast(avg(gap_days) as double) as purchase_gap_mean_days,
         -- the sample standard deviation from exact integer sums: DuckDB's
         -- stddev_samp combines its threads' partial doubles in any order, so its
         -- last bits (and then the model) changed from one build to the next
         case
-            when count(*) >= 2
+            when count(gap_days) >= 2
                 then sqrt(
                     cast(
-                        count(*) * sum(cast(gap_days as hugeint) * gap_days)
+                        count(gap_days) * sum(cast(gap_days as hugeint) * gap_days)
                         - sum(cast(gap_days as hugeint)) * sum(cast(gap_days as hugeint))
                         as double
                     )
-                    / (count(*) * (count(*) - 1))
+                    / (count(gap_days) * (count(gap_days) - 1))
                 )
-        end as purchase_gap_stddev_days
+        end as purchase_gap_stddev_days,
+        max(latest_event_at) as latest_event_at
     from purchase_gaps
-    where gap_days is not null
-    group by customer_id, as_of_date
-),
-
-order_stats as (
-    select
-        customer_id,
-        as_of_date,
-        count(*) as orders_lifetime,
-        count(distinct ordered_date) as purchase_days_lifetime,
-        count(*) filter (
-            where days_before_snapshot > 90 and days_before_snapshot <= 180
-        ) as orders_91_180d,
-        max(as_of_date - ordered_date) as days_since_first_order,
-        min(days_before_snapshot) as days_since_last_order_lifetime,
-        max(ordered_date) - min(ordered_date) as days_first_to_last_purchase,
-        max(ordered_at) as latest_event_at
-    from orders_before_snapshot
     group by customer_id, as_of_date
 ),
 
 final as (
     select
-        order_stats.customer_id,
-        order_stats.as_of_date,
-        order_stats.orders_lifetime,
-        order_stats.purchase_days_lifetime,
-        order_stats.orders_91_180d,
-        order_stats.days_since_first_order,
-        order_stats.days_since_last_order_lifetime,
-        order_stats.days_first_to_last_purchase,
-        gap_stats.purchase_gap_mean_days,
-        gap_stats.purchase_gap_stddev_days,
-        order_stats.days_since_last_order_lifetime
-        / gap_stats.purchase_gap_mean_days as recency_to_purchase_gap_ratio,
-        order_stats.latest_event_at
-    from order_stats
-    left join gap_stats using (customer_id, as_of_date)
+        customer_id,
+        as_of_date,
+        orders_lifetime,
+        purchase_days_lifetime,
+        orders_91_180d,
+        days_since_first_order,
+        days_since_last_order_lifetime,
+        days_first_to_last_purchase,
+        purchase_gap_mean_days,
+        purchase_gap_stddev_days,
+        days_since_last_order_lifetime / purchase_gap_mean_days as recency_to_purchase_gap_ratio,
+        latest_event_at
+    from per_customer
 )
 
 select * from final
