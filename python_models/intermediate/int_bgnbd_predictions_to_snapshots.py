@@ -6,18 +6,19 @@ customer x as_of_date. The maths: segment_and_predict.ml.propensity.btyd.
 """
 
 from segment_and_predict.ml.propensity.btyd import predictions_per_snapshot
+from segment_and_predict.ml.serving import relation_frame
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     window_days = int(dbt.config.get("label_window_days"))
-    history = (
+    # through Arrow: DuckDB's .df() makes a Python str of every customer id
+    history = relation_frame(
         dbt.ref("int_order_history_aggregated_to_snapshots")
         .select(
             "customer_id, as_of_date, purchase_days_lifetime, "
             "days_first_to_last_purchase, days_since_first_order"
         )
         .order("as_of_date, customer_id")
-        .df()
     )
     return predictions_per_snapshot(history, window_days)
