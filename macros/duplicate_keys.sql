@@ -5,12 +5,10 @@
 #}
 {% macro raw_keyed_tables() %}
     {%- set keyed_tables = [] -%}
-    {%- if execute -%}
-        {%- for node in graph.sources.values() if node.source_name == 'raw' and node.meta.get('primary_key') -%}
-            {%- do keyed_tables.append(node) -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {{ return(keyed_tables | sort(attribute='name')) }}
+    {%- for node in raw_source_nodes() if node.meta.get('primary_key') -%}
+        {%- do keyed_tables.append(node) -%}
+    {%- endfor -%}
+    {{ return(keyed_tables) }}
 {% endmacro %}
 
 

@@ -345,16 +345,11 @@
   raw_quarantined_rows decides a table's rows once its parents' are decided.
 #}
 {% macro raw_tables_parents_first() %}
-    {%- set pending = [] -%}
-    {%- if execute -%}
-        {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
-            {%- do pending.append(node) -%}
-        {%- endfor -%}
-    {%- endif -%}
+    {%- set pending = raw_source_nodes() -%}
     {%- set ordered = [] -%}
     {%- set placed = [] -%}
     {%- for _ in range(pending | length) -%}
-        {%- for node in pending | sort(attribute='name') if node.name not in placed -%}
+        {%- for node in pending if node.name not in placed -%}
             {%- set parents = node.meta.get('foreign_keys', []) | map(attribute='table') | list -%}
             {%- if parents | reject('in', placed) | list | length == 0 -%}
                 {%- do ordered.append(node) -%}

@@ -28,6 +28,21 @@
 {% endmacro %}
 
 
+{#
+  The raw sources of the contract (models/staging/_raw__sources.yml), sorted by
+  name; none while dbt parses (the graph is not there yet).
+#}
+{% macro raw_source_nodes() %}
+    {%- set nodes = [] -%}
+    {%- if execute -%}
+        {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
+            {%- do nodes.append(node) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{ return(nodes | sort(attribute='name')) }}
+{% endmacro %}
+
+
 {% macro raw_source_node(table_name) %}
     {%- for node in graph.sources.values() -%}
         {%- if node.source_name == 'raw' and node.name == table_name -%}

@@ -9,12 +9,7 @@
   int_snapshot_dates (the last event) all read this small table instead of
   scanning the export again.
 #}
-{%- set raw_tables = [] -%}
-{%- if execute -%}
-    {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
-        {%- do raw_tables.append(node) -%}
-    {%- endfor -%}
-{%- endif -%}
+{%- set raw_tables = raw_source_nodes() -%}
 
 with
 
@@ -30,7 +25,7 @@ quarantined as (
     group by table_name, rule, column_name
 ),
 
-{% for node in raw_tables | sort(attribute='name') %}
+{% for node in raw_tables %}
     kept_{{ node.name }} as (
         select
             '{{ node.name }}' as table_name,
@@ -48,7 +43,7 @@ quarantined as (
 final as (
     -- by name: a kept group has no rule, column or example key (null)
     select * from quarantined
-    {%- for node in raw_tables | sort(attribute='name') %}
+    {%- for node in raw_tables %}
         union all by name
         select * from kept_{{ node.name }}
     {%- endfor %}
