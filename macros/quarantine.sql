@@ -160,8 +160,11 @@
                         file_index,
                         file_row_number,
                         _key_hash,
-                        row_number() over (partition by {{ key | join(', ') }} order by row_hash)
-                            as _copy_number,
+                        {#- exact copies tie on row_hash: the first in the export is kept -#}
+                        row_number() over (
+                            partition by {{ key | join(', ') }}
+                            order by row_hash, file_index, file_row_number
+                        ) as _copy_number,
                         min(row_hash) over (partition by {{ key | join(', ') }})
                         <> max(row_hash) over (partition by {{ key | join(', ') }})
                             as _has_conflicting_copies

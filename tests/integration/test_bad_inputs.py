@@ -401,6 +401,8 @@ def test_every_raw_row_is_staged_or_quarantined_exactly_once(defective_build):
              where table_name = 'orders') as distinct_quarantined_orders,
             (select min(file_index) from staging.raw_quarantined_rows
              where table_name = 'orders') as first_file_with_quarantined_orders,
+            (select max(file_index) from staging.raw_quarantined_rows
+             where table_name = 'orders') as last_file_with_quarantined_orders,
             (select count(*) from '{raw}/sessions/*.parquet') as raw_sessions,
             (select count(*) from staging.stg_sessions) as staged_sessions,
             (select count(*) from staging.raw_quarantined_rows
@@ -414,8 +416,10 @@ def test_every_raw_row_is_staged_or_quarantined_exactly_once(defective_build):
     for table in ("orders", "sessions", "lines"):
         assert counts[f"raw_{table}"] == counts[f"staged_{table}"] + counts[f"quarantined_{table}"]
     assert counts["distinct_quarantined_orders"] == counts["quarantined_orders"]
-    # the defects are the last rows, so in the last part: a match on the row number
-    # alone would also drop the first parts' rows of those numbers
+    # the defects are the last rows, so in the last part (of exact copies the first
+    # in the export is kept): a match on the row number alone would also drop the
+    # first parts' rows of those numbers
+    assert counts["last_file_with_quarantined_orders"] == PARTS - 1
     assert counts["first_file_with_quarantined_orders"] == PARTS - 1
     # what the staging views keep is what no rule breaks, row for row: every staged
     # order is a raw order that is not quarantined, by its content
