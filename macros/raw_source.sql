@@ -93,7 +93,7 @@
 
 
 {% macro validated_raw_data_path() %}
-    {%- set path = var('raw_data_path') | string -%}
+    {%- set path = run_input('raw_data_path') | string -%}
     {%- if path | trim == '' or "'" in path or '\\' in path or ';' in path -%}
         {{ exceptions.raise_compiler_error(
             "The var raw_data_path must be a folder path without quotes, backslashes or "

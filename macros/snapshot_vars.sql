@@ -4,7 +4,7 @@
 #}
 {% macro scoring_as_of_date_literal() %}
     {#- 'default' resolves in SQL to the day after the last event (int_snapshot_dates). -#}
-    {%- set value = var('as_of_date') | string | trim -%}
+    {%- set value = run_input('as_of_date') | string | trim -%}
     {%- if value == 'default' -%}
         {{ return(none) }}
     {%- endif -%}

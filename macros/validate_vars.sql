@@ -70,12 +70,7 @@
   not restated here).
 #}
 {% macro refuse_unknown_vars() %}
-    {%- set given = invocation_args_dict.get('vars') or {} -%}
-    {%- if given is string -%}
-        {%- set given_text = given -%}
-    {%- else -%}
-        {%- set given_text = tojson(given) -%}
-    {%- endif -%}
+    {%- set given_text = tojson(command_line_vars()) -%}
     {%- set result = run_query(
         "select unknown_vars_problem('" ~ given_text | replace("'", "''") ~ "', '"
         ~ (invocation_args_dict.get('project_dir') or '') | replace("'", "''") ~ "')"

@@ -378,6 +378,19 @@ def _checkpoint(database: Path) -> None:
         con.execute("checkpoint")
 
 
+# The vars that differ from one run to the next in real use (a dated export
+# folder, a backfill date). dbt parses the whole project again whenever the
+# command-line vars differ from the previous run's (4 s against 1 s at every size,
+# docs/performance.md), so run_dbt hands these over in the environment, where the
+# project reads them (macros/run_inputs.sql; a value given in --vars still wins).
+RUN_INPUT_VARS = ("raw_data_path", "as_of_date")
+
+
+def run_input_env(name: str) -> str:
+    """The environment variable that carries the run input ``name`` (macros/run_inputs.sql)."""
+    return f"SAP_{name.upper()}"
+
+
 def dbt_environment(
     warehouse: Warehouse, extra_env: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -413,8 +426,10 @@ def run_dbt(
     """Run ``dbt <args>`` against the project with this warehouse and vars.
 
     Vars are passed as JSON (a valid YAML subset), so dates stay strings and
-    are validated by the project's own macros. Raises WarehouseBusyError,
-    without running dbt, when another job or process is using the warehouse.
+    are validated by the project's own macros; the run inputs (raw_data_path,
+    as_of_date: :data:`RUN_INPUT_VARS`) go in the environment instead. Raises
+    WarehouseBusyError, without running dbt, when another job or process is
+    using the warehouse.
 
     With ``on_working_copy`` dbt builds a copy of the warehouse file
     (``<warehouse>.run.duckdb``), which replaces the warehouse by a rename
@@ -427,6 +442,13 @@ def run_dbt(
     all_vars.update(dbt_vars or {})
     warehouse.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     env = dbt_environment(warehouse, extra_env)
+    # The vars that change from run to run reach dbt in the environment, so that
+    # dbt keeps its partial parse (macros/run_inputs.sql); one not given here is
+    # the project's default, whatever the caller's environment holds.
+    for name in RUN_INPUT_VARS:
+        env.pop(run_input_env(name), None)
+        if name in all_vars:
+            env[run_input_env(name)] = str(all_vars.pop(name))
     command = [
         dbt_executable(),
         *args,

@@ -131,7 +131,8 @@ def test_every_var_has_a_validator():
         if where.endswith(".py"):
             assert f"The var {name} must be" in (REPO_ROOT / where).read_text(), name
         else:
-            assert re.search(rf"{where}\(\).*?var\('{name}'\)", macros, re.S), name
+            # var(), or run_input() for the run inputs (macros/run_inputs.sql)
+            assert re.search(rf"{where}\(\).*?(?:var|run_input)\('{name}'\)", macros, re.S), name
         validated.add(name)
     assert project_vars() - validated == set()
 
